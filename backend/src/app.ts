@@ -1,0 +1,203 @@
+/**
+ * The composition root: opens the database, wires storage → domain → transport, and serves HTTP
+ * (REST API, health, metrics) and Socket.IO on one port. `main.ts` runs it for `npm start`; the
+ * tests start it on a random port with an in-memory database.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import express from 'express';
+import { DEFAULT_LIMITS, type Limits } from '@collab/protocol';
+import type { ServerConfig } from './config';
+import { AccountService, type LoginLimits } from './domain/accounts';
+import { DomainEvents } from './domain/domain-events';
+import { FileService } from './domain/files';
+import { FileSessions, type FileSessionOptions } from './domain/file-sessions';
+import { PasswordHasher, type ScryptCost } from './domain/passwords';
+import { RoomService } from './domain/rooms';
+import { resolveJwtSecret, TokenService } from './domain/tokens';
+import { createLogger, type Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { openDatabase, type Database, type DatabaseTarget } from './storage/database';
+import { FilesRepo } from './storage/files-repo';
+import { OpsRepo } from './storage/ops-repo';
+import { RoomsRepo } from './storage/rooms-repo';
+import { UsersRepo } from './storage/users-repo';
+import { createHttpApi } from './transport/http-api';
+import type { AuthPort, FilesPort, RoomsPort } from './transport/ports';
+import { attachSocketServer, type SocketServer } from './transport/socket-server';
+
+/** How to start the server. Everything but `config` has a production default. */
+export interface AppOptions {
+  readonly config: ServerConfig;
+  /**
+   * Overrides where the data lives: a target to open (tests: `{ kind: 'memory' }`), or an already
+   * open database, which the app then uses but does not close. @default from config
+   */
+  readonly database?: DatabaseTarget | Database;
+  readonly limits?: Partial<Limits>;
+  readonly sessions?: Partial<FileSessionOptions>;
+  /** scrypt cost (tests pass a cheap one). */
+  readonly passwordCost?: ScryptCost;
+  readonly loginLimits?: LoginLimits;
+  readonly logger?: Logger;
+  readonly clock?: () => number;
+}
+
+/** A running server. */
+export interface App {
+  /** `http://host:port` it listens on. */
+  readonly url: string;
+  readonly port: number;
+  readonly database: Database;
+  readonly metrics: Metrics;
+  readonly sessions: FileSessions;
+  readonly socket: SocketServer;
+  readonly logger: Logger;
+  /** Graceful shutdown: stop accepting, finish in-flight commits, close sockets and the database. */
+  close(): Promise<void>;
+}
+
+/** Where the database lives for a configuration: PostgreSQL when DATABASE_URL is set, else embedded. */
+export function databaseTargetFor(config: ServerConfig): DatabaseTarget {
+  if (config.databaseUrl) return { kind: 'postgres', url: config.databaseUrl };
+  return { kind: 'embedded', directory: path.join(config.dataDir, 'pgdata') };
+}
+
+/** Starts the server and resolves once it listens. */
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger();
+  const metrics = new Metrics({ processMetrics: true });
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const given = options.database && 'knex' in options.database ? options.database : undefined;
+  const target: DatabaseTarget = given ? { kind: 'memory' } : ((options.database as DatabaseTarget | undefined) ?? databaseTargetFor(config));
+  const database = given ?? (await openDatabase(target));
+  const db = database.knex;
+
+  const events = new DomainEvents((err) => {
+    metrics.backgroundErrors.inc();
+    logger.error({ err }, 'domain event listener failed');
+  });
+  const users = new UsersRepo(db);
+  const roomsRepo = new RoomsRepo(db);
+  const filesRepo = new FilesRepo(db);
+  const opsRepo = new OpsRepo(db);
+  // Without JWT_SECRET the key is kept in the data directory (an in-memory database keeps none).
+  const secret = resolveJwtSecret(config.jwtSecret, target.kind === 'memory' ? undefined : config.dataDir);
+  const tokens = new TokenService({ secret, ttlSeconds: config.jwtTtlSeconds, ...(options.clock ? { now: options.clock } : {}) });
+  const passwords = new PasswordHasher(options.passwordCost);
+  const accounts = new AccountService({
+    users,
+    passwords,
+    tokens,
+    ...(options.loginLimits ? { loginLimits: options.loginLimits } : {}),
+    ...(options.clock ? { now: options.clock } : {}),
+  });
+  const sessions = new FileSessions(opsRepo, { limits, ...options.sessions }, {
+    onCommit: (ms) => metrics.commitSeconds.observe(ms / 1000),
+    onConflict: () => metrics.commitConflicts.inc(),
+    onBackgroundError: (err) => {
+      metrics.backgroundErrors.inc();
+      logger.error({ err }, 'file session background task failed');
+    },
+  });
+  const rooms = new RoomService({ rooms: roomsRepo, users, events, limits });
+  // FileInfo.version is the live head: the session's when the file is open here, else the log's.
+  const files = new FileService({
+    rooms: roomsRepo,
+    files: filesRepo,
+    events,
+    limits,
+    headVersion: (fileId) => sessions.cachedHead(fileId) ?? opsRepo.headVersion(fileId),
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    db.raw('select 1')
+      .then(() => res.json({ status: 'ready', database: database.kind }))
+      .catch(() => res.status(503).json({ status: 'unavailable', reason: 'database unreachable' }));
+  });
+  app.get('/metrics', (_req, res) => {
+    metrics.sockets.set(socket.io.of('/').sockets.size);
+    metrics.openFiles.set(sessions.size);
+    metrics
+      .render()
+      .then((text) => res.type(metrics.contentType).send(text))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'metrics failed');
+        res.status(500).end();
+      });
+  });
+  app.use('/api', createHttpApi({ accounts, rooms, files, tokens, logger }));
+
+  const server = http.createServer(app);
+  const auth: AuthPort = { authenticate: (token) => tokens.verifyToken(token) };
+  const roomsPort: RoomsPort = {
+    join: (roomId, user) => rooms.join(roomId, user),
+    requestJoin: (roomId, user, role) => rooms.requestJoin(roomId, user, role),
+    answerJoin: async (roomId, requestId, decision, user) => unit(await rooms.answerJoin(roomId, requestId, decision, user)),
+    deleteRoom: (roomId, user) => rooms.deleteRoom(roomId, user),
+    setRole: async (roomId, target, role, user) => unit(await rooms.setRole(roomId, user, target, role)),
+    removeParticipant: (roomId, target, user) => rooms.removeParticipant(roomId, user, target),
+    roleOf: (roomId, userId) => rooms.roleOf(roomId, userId),
+  };
+  const filesPort: FilesPort = {
+    list: (roomId, user) => files.list(roomId, user),
+    get: (roomId, fileId, user) => files.get(roomId, user, fileId),
+    create: (roomId, input, user) => files.create(roomId, user, input),
+    rename: (roomId, fileId, newPath, user) => files.rename(roomId, user, fileId, newPath),
+    delete: (roomId, fileId, user) => files.delete(roomId, user, fileId),
+  };
+  const socket = attachSocketServer(server, {
+    auth,
+    rooms: roomsPort,
+    files: filesPort,
+    sessions,
+    bindClientId: (clientId, userId) => opsRepo.bindClientId(clientId, userId),
+    events,
+    metrics,
+    logger,
+    limits,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    database,
+    metrics,
+    sessions,
+    socket,
+    logger,
+    close() {
+      closed ??= (async () => {
+        // Stop accepting connections; established ones finish below.
+        server.close();
+        await socket.close();
+        server.closeAllConnections();
+        if (!given) await database.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function unit<T>(r: { ok: true; value: T } | { ok: false; error: import('@collab/protocol').ErrorBody }): import('@collab/protocol').Result<void> {
+  return r.ok ? { ok: true, value: undefined } : r;
+}

@@ -1,0 +1,132 @@
+/**
+ * The server's configuration, read from environment variables. `loadConfig` is pure: it reads only
+ * the env object (and working directory) it is given, so it is tested without touching `process`.
+ */
+import * as path from 'node:path';
+
+/** Environment variables, as in `process.env`. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The validated configuration of the server. */
+export interface ServerConfig {
+  /** Interface to listen on (`HOST`). @default '127.0.0.1' (local only) */
+  readonly host: string;
+  /** TCP port to listen on (`PORT`), 0 to 65535; 0 lets the OS pick a free port. @default 3000 */
+  readonly port: number;
+  /** PostgreSQL connection URL (`DATABASE_URL`), or `undefined` when not set. */
+  readonly databaseUrl: string | undefined;
+  /** Redis connection URL (`REDIS_URL`), or `undefined` when not set. */
+  readonly redisUrl: string | undefined;
+  /** Absolute directory for local server data (`DATA_DIR`, resolved against the working directory). @default './.collab-data' */
+  readonly dataDir: string;
+  /**
+   * Secret for signing session tokens (`JWT_SECRET`, at least 32 characters), or `undefined`: then
+   * one is generated once and kept in `<dataDir>/jwt-secret`. Set it when several nodes share users.
+   */
+  readonly jwtSecret: string | undefined;
+  /** Lifetime of a session token in seconds (`JWT_TTL_SECONDS`, 60 to 2,592,000). @default 43200 (12 h) */
+  readonly jwtTtlSeconds: number;
+}
+
+/** Either the configuration, or every problem found (all variables are checked, not just the first). */
+export type ConfigResult =
+  | { readonly ok: true; readonly config: ServerConfig }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_DATA_DIR = '.collab-data';
+/** Default lifetime of a session token: 12 hours, in seconds. */
+export const DEFAULT_JWT_TTL_SECONDS = 12 * 60 * 60;
+/** Shortest accepted `JWT_SECRET`, in characters. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+const MIN_JWT_TTL_SECONDS = 60;
+const MAX_JWT_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+export interface LoadConfigOptions {
+  /** Directory a relative `DATA_DIR` is resolved against. @default process.cwd() */
+  readonly cwd?: string;
+}
+
+/**
+ * Reads the configuration from `env`. A variable that is unset, empty or only whitespace counts as
+ * unset; values are trimmed. Error messages never repeat URL values, which may hold passwords.
+ */
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigResult {
+  const errors: string[] = [];
+
+  const host = read(env, 'HOST') ?? DEFAULT_HOST;
+  if (/\s/.test(host)) errors.push('HOST must not contain whitespace');
+
+  const port = parsePort(read(env, 'PORT'), errors);
+
+  const databaseUrl = read(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !hasProtocol(databaseUrl, ['postgres:', 'postgresql:'])) {
+    errors.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const redisUrl = read(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !hasProtocol(redisUrl, ['redis:', 'rediss:'])) {
+    errors.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+
+  const cwd = options.cwd ?? process.cwd();
+  const dataDir = path.resolve(cwd, read(env, 'DATA_DIR') ?? DEFAULT_DATA_DIR);
+
+  // The secret itself is never repeated in a message.
+  const jwtSecret = read(env, 'JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
+    errors.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters long (it has ${jwtSecret.length})`);
+  }
+
+  const jwtTtlSeconds = parseTtl(read(env, 'JWT_TTL_SECONDS'), errors);
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: { host, port, databaseUrl, redisUrl, dataDir, jwtSecret, jwtTtlSeconds } };
+}
+
+/** `url` with any password replaced by `***`, for logs; returns `url` unchanged if it does not parse. */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.password === '') return url;
+  parsed.password = '***';
+  return parsed.toString();
+}
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function parsePort(value: string | undefined, errors: string[]): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    errors.push(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(value)}`);
+    return DEFAULT_PORT;
+  }
+  return port;
+}
+
+function parseTtl(value: string | undefined, errors: string[]): number {
+  if (value === undefined) return DEFAULT_JWT_TTL_SECONDS;
+  const ttl = /^\d{1,8}$/.test(value) ? Number(value) : NaN;
+  if (!(ttl >= MIN_JWT_TTL_SECONDS && ttl <= MAX_JWT_TTL_SECONDS)) {
+    errors.push(`JWT_TTL_SECONDS must be an integer from ${MIN_JWT_TTL_SECONDS} to ${MAX_JWT_TTL_SECONDS}, got ${JSON.stringify(value)}`);
+    return DEFAULT_JWT_TTL_SECONDS;
+  }
+  return ttl;
+}
+
+function hasProtocol(url: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}

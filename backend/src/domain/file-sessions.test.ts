@@ -1,0 +1,224 @@
+/**
+ * The commit path against a real database (PGlite, and PostgreSQL when reachable): ordering,
+ * de-duplication, races between nodes, compaction, fences and restarts.
+ */
+import { strict as assert } from 'node:assert';
+import { apply, ErrorCode, replaceOp, type CommittedOp, type Submission } from '@collab/protocol';
+import { OpsRepo } from '../storage/ops-repo';
+import { forEachDatabase } from '../test-support/databases';
+import { createFile, createUserAndRoom, newClientId, type Fixture } from '../test-support/fixtures';
+import { FileSessions, type SubmitOutcome } from './file-sessions';
+
+forEachDatabase('file sessions', (ctx) => {
+  let fixture: Fixture;
+  let repo: OpsRepo;
+
+  before(async () => {
+    const { knex } = ctx.current().db;
+    fixture = await createUserAndRoom(knex);
+    repo = new OpsRepo(knex);
+  });
+
+  async function dbOps(fileId: string): Promise<CommittedOp[]> {
+    return repo.opsBetween(fileId, 0);
+  }
+
+  function sub(clientId: string, seq: number, baseVersion: number, op: Submission['op']): Submission {
+    return { clientId, seq, baseVersion, op };
+  }
+
+  it('commits at the head and acknowledges with the new version', async () => {
+    const fileId = await createFile(ctx.current().db.knex, fixture, 'hello');
+    const sessions = new FileSessions(repo);
+    const c = newClientId();
+    const out = await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, [5, ' world']));
+    assert.equal(out.kind, 'committed');
+    assert.equal(out.kind === 'committed' && out.op.version, 1);
+    const opened = await sessions.open(fileId, c);
+    assert.ok(opened.ok && opened.value.mode === 'snapshot');
+    assert.equal(opened.value.mode === 'snapshot' && opened.value.text, 'hello world');
+    assert.deepEqual(opened.value.lastCommitted, { seq: 1, version: 1 });
+    await sessions.close();
+  });
+
+  it('N simultaneous submits at one base version get gapless versions and equal a serial replay', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, 'base');
+    const sessions = new FileSessions(repo);
+    const clients = Array.from({ length: 12 }, () => newClientId());
+    const outcomes = await Promise.all(
+      clients.map((c, i) => sessions.submit(fileId, fixture.userId, sub(c, 1, 0, replaceOp(4, i % 5, 0, `<${i}>`)))),
+    );
+    assert.ok(outcomes.every((o) => o.kind === 'committed'), JSON.stringify(outcomes));
+    const ops = await dbOps(fileId);
+    assert.deepEqual(ops.map((o) => o.version), clients.map((_, i) => i + 1));
+    let text = 'base';
+    for (const op of ops) text = apply(op.op, text);
+    const opened = await sessions.open(fileId, clients[0] as string);
+    assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, text);
+    await sessions.close();
+  });
+
+  it('a duplicate resubmission, sequential or concurrent, is acknowledged once with one row', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, '');
+    const sessions = new FileSessions(repo);
+    const c = newClientId();
+    const s1 = sub(c, 1, 0, ['a']);
+    const first = await sessions.submit(fileId, fixture.userId, s1);
+    const again = await sessions.submit(fileId, fixture.userId, s1);
+    assert.deepEqual(again, { kind: 'duplicate', version: 1 });
+    const s2 = sub(c, 2, 1, [1, 'b']);
+    const both = await Promise.all([sessions.submit(fileId, fixture.userId, s2), sessions.submit(fileId, fixture.userId, s2)]);
+    assert.deepEqual(both.map((o) => o.kind).sort(), ['committed', 'duplicate']);
+    assert.equal(first.kind, 'committed');
+    const ops = await dbOps(fileId);
+    assert.equal(ops.length, 2);
+    const rows = await knex('file_ops').where({ file_id: fileId, client_id: c, seq: 2 }).count<{ count: string }[]>('* as count');
+    assert.equal(Number(rows[0]?.count), 1);
+    await sessions.close();
+  });
+
+  it('two nodes (two session caches on one database) never assign one version twice', async function () {
+    this.timeout(60_000);
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, '');
+    let conflicts = 0;
+    const hooks = { onConflict: () => void conflicts++ };
+    const nodeA = new FileSessions(new OpsRepo(knex), {}, hooks);
+    const nodeB = new FileSessions(new OpsRepo(knex), {}, hooks);
+    // Each client keeps one op in flight and knows only what its own acks told it, like a real
+    // client that has not yet received the other node's broadcasts.
+    const run = async (node: FileSessions, clientId: string, rounds: number): Promise<SubmitOutcome[]> => {
+      const outcomes: SubmitOutcome[] = [];
+      let base = 0;
+      let length = 0;
+      for (let seq = 1; seq <= rounds; seq++) {
+        // Base on the version of our own last ack, with a length we learn from the server.
+        const opened = await node.open(fileId, clientId, undefined);
+        assert.ok(opened.ok && opened.value.mode === 'snapshot');
+        base = opened.value.version;
+        length = opened.value.text.length;
+        node.release(fileId);
+        const out = await node.submit(fileId, fixture.userId, sub(clientId, seq, base, replaceOp(length, 0, 0, 'x')));
+        outcomes.push(out);
+      }
+      return outcomes;
+    };
+    const results = await Promise.all([
+      run(nodeA, newClientId(), 15),
+      run(nodeB, newClientId(), 15),
+      run(nodeA, newClientId(), 15),
+      run(nodeB, newClientId(), 15),
+    ]);
+    assert.ok(results.flat().every((o) => o.kind === 'committed'), JSON.stringify(results.flat().filter((o) => o.kind !== 'committed')));
+    const ops = await dbOps(fileId);
+    assert.deepEqual(ops.map((o) => o.version), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.ok(conflicts > 0, 'the nodes raced for versions (and recovered)');
+    await Promise.all([nodeA.close(), nodeB.close()]);
+  });
+
+  it('a restarted server (fresh caches) still has every acknowledged op', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, '');
+    const before = new FileSessions(repo, { snapshotEvery: 7 });
+    const c = newClientId();
+    let text = '';
+    for (let seq = 1; seq <= 20; seq++) {
+      const op = replaceOp(text.length, text.length, 0, String(seq % 10));
+      const out = await before.submit(fileId, fixture.userId, sub(c, seq, seq - 1, op));
+      assert.equal(out.kind, 'committed');
+      text = apply(op, text);
+    }
+    // No close(): as if the process died. The snapshot may lag; the op log may not.
+    const after = new FileSessions(new OpsRepo(knex));
+    const opened = await after.open(fileId, c);
+    assert.ok(opened.ok && opened.value.mode === 'snapshot');
+    assert.equal(opened.value.text, text);
+    assert.equal(opened.value.version, 20);
+    await after.close();
+    await before.close();
+  });
+
+  it('catch-up by version returns the missed ops; after compaction it says HISTORY_COMPACTED', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, '');
+    const sessions = new FileSessions(repo, { snapshotEvery: 5, compactKeepOps: 2, recentOps: 3 });
+    const c = newClientId();
+    let text = '';
+    for (let seq = 1; seq <= 12; seq++) {
+      const op = replaceOp(text.length, 0, 0, 'z');
+      await sessions.submit(fileId, fixture.userId, sub(c, seq, seq - 1, op));
+      text = apply(op, text);
+    }
+    await sessions.close(); // writes the snapshot at 12 and compacts up to 10
+    const fresh = new FileSessions(new OpsRepo(knex), { compactKeepOps: 2 });
+    const recent = await fresh.open(fileId, c, 10);
+    assert.ok(recent.ok && recent.value.mode === 'ops');
+    assert.deepEqual(recent.value.ops.map((o) => o.version), [11, 12]);
+    const old = await fresh.open(fileId, c, 3);
+    assert.equal(!old.ok && old.error.code, ErrorCode.HISTORY_COMPACTED);
+    const fetched = await fresh.fetch(fileId, 4, 8);
+    assert.equal(!fetched.ok && fetched.error.code, ErrorCode.HISTORY_COMPACTED);
+    // A resubmission of a long-compacted op is still recognised (durable de-dup).
+    const dup = await fresh.submit(fileId, fixture.userId, sub(c, 12, 3, ['q']));
+    assert.deepEqual(dup, { kind: 'duplicate', version: 12 });
+    // A new op based before the compaction point is refused without changing anything.
+    const stale = await fresh.submit(fileId, fixture.userId, sub(c, 13, 3, [3, 'q']));
+    assert.equal(stale.kind === 'rejected' && stale.error.code, ErrorCode.HISTORY_COMPACTED);
+    await fresh.close();
+  });
+
+  it('a resync fence refuses the abandoned in-flight op if it arrives late', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, 'ab');
+    const sessions = new FileSessions(repo);
+    const c = newClientId();
+    await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, [2, 'c']));
+    // The client resyncs while seq 2 is still travelling to some node.
+    const opened = await sessions.open(fileId, c, undefined, 2);
+    assert.ok(opened.ok);
+    assert.deepEqual(opened.value.lastCommitted, { seq: 1, version: 1 });
+    const late = await sessions.submit(fileId, fixture.userId, sub(c, 2, 1, [3, 'd']));
+    assert.equal(late.kind === 'rejected' && late.error.code, ErrorCode.STALE_SUBMISSION);
+    const fresh = await sessions.submit(fileId, fixture.userId, sub(c, 3, 1, [3, 'd']));
+    assert.equal(fresh.kind, 'committed');
+    await sessions.close();
+  });
+
+  it('checks the submitter’s role in the commit transaction: viewers and strangers are refused', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, 'x');
+    const sessions = new FileSessions(repo);
+    const other = await createUserAndRoom(knex);
+    await knex('room_participants').insert({ room_id: fixture.roomUuid, user_id: other.userId, role: 'editor' });
+    const c = newClientId();
+    const first = await sessions.submit(fileId, other.userId, sub(c, 1, 0, [1, 'a']));
+    assert.equal(first.kind, 'committed');
+    await knex('room_participants').where({ room_id: fixture.roomUuid, user_id: other.userId }).update({ role: 'viewer' });
+    const next = await sessions.submit(fileId, other.userId, sub(c, 2, 1, [2, 'b']));
+    assert.equal(next.kind === 'rejected' && next.error.code, ErrorCode.FORBIDDEN);
+    // Its earlier op, resent after the demotion, is still acknowledged as a duplicate.
+    assert.deepEqual(await sessions.submit(fileId, other.userId, sub(c, 1, 0, [1, 'a'])), { kind: 'duplicate', version: 1 });
+    await knex('room_participants').where({ room_id: fixture.roomUuid, user_id: other.userId }).delete();
+    const gone = await sessions.submit(fileId, other.userId, sub(c, 3, 1, [2, 'b']));
+    assert.equal(gone.kind === 'rejected' && gone.error.code, ErrorCode.NOT_A_PARTICIPANT);
+    assert.equal((await dbOps(fileId)).length, 1);
+    await sessions.close();
+  });
+
+  it('a refused op changes nothing', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, '😀');
+    const sessions = new FileSessions(repo);
+    const c = newClientId();
+    const out = await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, [1, 'x', 1]));
+    assert.equal(out.kind === 'rejected' && out.error.code, ErrorCode.INVALID_TEXT);
+    assert.equal((await dbOps(fileId)).length, 0);
+    const ahead = await sessions.submit(fileId, fixture.userId, sub(c, 2, 9, [2, 'x']));
+    assert.equal(ahead.kind === 'rejected' && ahead.error.code, ErrorCode.VERSION_AHEAD);
+    const head = await sessions.headHash(fileId);
+    assert.ok(head.ok && head.value.version === 0);
+    await sessions.close();
+  });
+});

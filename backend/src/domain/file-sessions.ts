@@ -1,0 +1,433 @@
+/**
+ * The commit path: one in-memory session per open file (head version, head text in a rope, the
+ * most recent ops), a per-file queue that serialises everything this node does to a file, and the
+ * protocol's pure `sequence` decision applied inside a PostgreSQL transaction.
+ *
+ * The cache is a hint, PostgreSQL is the truth: a commit that loses a race with another node
+ * (unique violation on the version) reloads the ops it missed and tries again; a commit whose
+ * outcome is unknown (the connection died) marks the session stale so it is reloaded before use.
+ */
+import {
+  DEFAULT_LIMITS,
+  ErrorCode,
+  fail,
+  ok,
+  ProtocolError,
+  Rope,
+  sequence,
+  textHash,
+  type CommittedOp,
+  type ErrorBody,
+  type Limits,
+  type Result,
+  type SequencingDecision,
+  type Submission,
+} from '@collab/protocol';
+import type { OpsRepo } from '../storage/ops-repo';
+import { isUuid } from '../storage/row-ids';
+
+/** How sessions keep history, write snapshots and compact. */
+export interface FileSessionOptions {
+  readonly limits: Limits;
+  /** Write a snapshot after this many ops. @default 100 */
+  readonly snapshotEvery: number;
+  /** Write a snapshot when a file has been idle this long (ms). @default 30_000 */
+  readonly snapshotIdleMs: number;
+  /** How many recent ops each session keeps in memory for transforms and catch-up. @default 1000 */
+  readonly recentOps: number;
+  /**
+   * Compaction policy: after a snapshot at version v, delete ops older than `v - keep`. `null`
+   * keeps the whole history (for replay and authorship). @default null
+   */
+  readonly compactKeepOps: number | null;
+  /** How often a commit that lost a race to another node is retried. @default 20 */
+  readonly maxCommitAttempts: number;
+}
+
+/** Defaults for `FileSessionOptions`. */
+export const DEFAULT_FILE_SESSION_OPTIONS: FileSessionOptions = {
+  limits: DEFAULT_LIMITS,
+  snapshotEvery: 100,
+  snapshotIdleMs: 30_000,
+  recentOps: 1000,
+  compactKeepOps: null,
+  maxCommitAttempts: 20,
+};
+
+/** The outcome of a submission. */
+export type SubmitOutcome =
+  | { readonly kind: 'committed'; readonly op: CommittedOp }
+  | { readonly kind: 'duplicate'; readonly version: number }
+  | { readonly kind: 'rejected'; readonly error: ErrorBody };
+
+/** What opening a file returns. */
+export type OpenResult =
+  | { readonly mode: 'snapshot'; readonly version: number; readonly text: string; readonly lastCommitted: { seq: number; version: number } | null }
+  | { readonly mode: 'ops'; readonly version: number; readonly ops: readonly CommittedOp[]; readonly lastCommitted: { seq: number; version: number } | null };
+
+/** Observers of the commit path (metrics). */
+export interface FileSessionHooks {
+  /** A commit finished; `ms` is the time spent in the database transaction(s). */
+  onCommit?(ms: number): void;
+  /** A commit lost a race to another node and was retried. */
+  onConflict?(): void;
+  /** A background task (snapshot, compaction) failed. */
+  onBackgroundError?(err: unknown): void;
+}
+
+class FileSession {
+  head = 0;
+  rope = new Rope();
+  /** Ops with versions (head - recent.length, head], ascending. */
+  recent: CommittedOp[] = [];
+  snapshotVersion = 0;
+  /** Set when the database may hold more than this cache (unknown commit outcome, other nodes). */
+  stale = true;
+  /** The tail of this file's queue: every task runs after the previous one settles. */
+  tail: Promise<unknown> = Promise.resolve();
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Sockets (or other holders) that have the file open; the session is evicted at zero. */
+  holders = 0;
+
+  constructor(
+    readonly fileId: string,
+    readonly roomUuid: string,
+  ) {}
+
+  /** The cached ops with versions in (after, upTo], or undefined if the cache does not reach back. */
+  cachedRange(after: number, upTo: number): CommittedOp[] | undefined {
+    const first = this.head - this.recent.length + 1;
+    if (after + 1 < first) return after >= upTo ? [] : undefined;
+    return this.recent.slice(after + 1 - first, Math.max(0, upTo - first + 1));
+  }
+}
+
+/** All open file sessions of this node. */
+export class FileSessions {
+  private readonly sessions = new Map<string, FileSession>();
+  private readonly options: FileSessionOptions;
+  private closed = false;
+
+  constructor(
+    private readonly repo: OpsRepo,
+    options: Partial<FileSessionOptions> = {},
+    private readonly hooks: FileSessionHooks = {},
+  ) {
+    this.options = { ...DEFAULT_FILE_SESSION_OPTIONS, ...options };
+  }
+
+  /**
+   * Opens a file for a client: with `knownVersion`, the ops since it (or HISTORY_COMPACTED when
+   * they are gone); without, the text at the head. `fenceSeq` (resync) is recorded atomically with
+   * reading the client's progress. Counts as a holder until `release`.
+   */
+  async open(fileId: string, clientId: string, knownVersion?: number, fenceSeq?: number): Promise<Result<OpenResult>> {
+    const loaded = await this.session(fileId);
+    if (!loaded.ok) return loaded;
+    const s = loaded.value;
+    s.holders++;
+    const result = await this.enqueue(s, async (): Promise<Result<OpenResult>> => {
+      await this.refresh(s);
+      const progress = await this.repo.fenceAndReadProgress(fileId, clientId, fenceSeq);
+      // A commit of this client's older seq may have landed between the refresh and the fence;
+      // reading again makes the text include everything `lastCommitted` can name.
+      if (fenceSeq !== undefined) await this.refresh(s, true);
+      const lastCommitted = progress.lastCommitted ? { ...progress.lastCommitted } : null;
+      if (knownVersion === undefined) {
+        return ok({ mode: 'snapshot', version: s.head, text: s.rope.toString(), lastCommitted });
+      }
+      if (knownVersion > s.head) {
+        return fail(ErrorCode.VERSION_AHEAD, `known version ${knownVersion} is ahead of the head ${s.head}`);
+      }
+      // At most maxFetchOps and one frame's worth: the client fetches the rest (PROTOCOL.md §8.2).
+      const ops = await this.range(s, knownVersion, Math.min(s.head, knownVersion + this.options.limits.maxFetchOps));
+      if (!ops) {
+        return fail(ErrorCode.HISTORY_COMPACTED, `the ops after version ${knownVersion} were compacted; open without knownVersion`);
+      }
+      return ok({ mode: 'ops', version: s.head, ops: capReply(ops, this.options.limits.maxFrameBytes), lastCommitted });
+    });
+    if (!result.ok) this.release(fileId);
+    return result;
+  }
+
+  /** Drops one holder; the last one out writes a snapshot and evicts the session. */
+  release(fileId: string): void {
+    const s = this.sessions.get(fileId);
+    if (!s) return;
+    s.holders = Math.max(0, s.holders - 1);
+    if (s.holders > 0) return;
+    void this.enqueue(s, async () => {
+      if (s.holders > 0) return;
+      await this.writeSnapshot(s);
+      if (s.holders === 0 && this.sessions.get(fileId) === s) {
+        clearTimeout(s.idleTimer);
+        this.sessions.delete(fileId);
+      }
+    }).catch((err) => this.hooks.onBackgroundError?.(err));
+  }
+
+  /**
+   * The committed ops with `from <= version <= to`, ascending: at most `limits.maxFetchOps`, and
+   * cut short (never below one op) when their inserted text would make the reply frame too large.
+   * Ops past the head are simply not there yet; HISTORY_COMPACTED when `from` was compacted away.
+   */
+  async fetch(fileId: string, from: number, to: number): Promise<Result<CommittedOp[]>> {
+    const loaded = await this.session(fileId);
+    if (!loaded.ok) return loaded;
+    const s = loaded.value;
+    const upTo = Math.min(to, from + this.options.limits.maxFetchOps - 1);
+    let ops: CommittedOp[] | undefined;
+    if (!s.stale && upTo <= s.head) ops = s.cachedRange(from - 1, upTo);
+    // Not (all) in this node's cache: another node may have committed past our head.
+    ops ??= await this.repo.opsBetween(fileId, from - 1, upTo);
+    if (ops.length === 0) {
+      const head = await this.repo.headVersion(fileId);
+      return from > head ? ok([]) : fail(ErrorCode.HISTORY_COMPACTED, `the ops from version ${from} were compacted`);
+    }
+    if (ops[0]?.version !== from) return fail(ErrorCode.HISTORY_COMPACTED, `the ops from version ${from} were compacted`);
+    return ok(capReply(ops, this.options.limits.maxFrameBytes));
+  }
+
+  /** The head version and the `textHash` of the text there (for `file:verify`). */
+  async headHash(fileId: string): Promise<Result<{ version: number; hash: string }>> {
+    const loaded = await this.session(fileId);
+    if (!loaded.ok) return loaded;
+    const s = loaded.value;
+    return this.enqueue(s, async () => {
+      await this.refresh(s);
+      return ok({ version: s.head, hash: textHash(s.rope.chunkList()) });
+    });
+  }
+
+  /**
+   * Sequences and commits one submission. Resolves after the op is durable in PostgreSQL (or
+   * with the reason it was not committed). Submissions to one file are handled one at a time.
+   */
+  async submit(fileId: string, userId: string, sub: Submission): Promise<SubmitOutcome> {
+    const loaded = await this.session(fileId);
+    if (!loaded.ok) return { kind: 'rejected', error: loaded.error };
+    const s = loaded.value;
+    return this.enqueue(s, () => this.commit(s, userId, sub));
+  }
+
+  /** Writes every pending snapshot and stops timers (graceful shutdown). Waits for queued work. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.sessions.values()];
+    await Promise.all(
+      all.map((s) =>
+        this.enqueue(s, async () => {
+          clearTimeout(s.idleTimer);
+          await this.writeSnapshot(s);
+        }).catch((err) => this.hooks.onBackgroundError?.(err)),
+      ),
+    );
+    this.sessions.clear();
+  }
+
+  /** The head version of a file with a live, fresh session here (undefined otherwise). */
+  cachedHead(fileId: string): number | undefined {
+    const s = this.sessions.get(fileId);
+    return s && !s.stale ? s.head : undefined;
+  }
+
+  /** Number of files with a live session on this node. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private async session(fileId: string): Promise<Result<FileSession>> {
+    if (this.closed) return fail(ErrorCode.SHUTTING_DOWN, 'the server is shutting down');
+    const existing = this.sessions.get(fileId);
+    if (existing) return ok(existing);
+    // PostgreSQL refuses to compare a non-UUID string with a uuid column: not found, not an error.
+    if (!isUuid(fileId)) return fail(ErrorCode.FILE_NOT_FOUND, 'no such file');
+    const snap = await this.repo.snapshot(fileId);
+    if (!snap) return fail(ErrorCode.FILE_NOT_FOUND, 'no such file');
+    // Another caller may have created it while we awaited the snapshot.
+    const raced = this.sessions.get(fileId);
+    if (raced) return ok(raced);
+    const s = new FileSession(fileId, snap.roomUuid);
+    s.rope = new Rope(snap.content);
+    s.head = snap.version;
+    s.snapshotVersion = snap.version;
+    s.stale = true; // ops after the snapshot are loaded by the first refresh
+    this.sessions.set(fileId, s);
+    return ok(s);
+  }
+
+  /** Runs `task` after everything already queued on this file. */
+  private enqueue<T>(s: FileSession, task: () => Promise<T>): Promise<T> {
+    const run = s.tail.then(task, task);
+    s.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Brings the cache up to the database's head (only when stale, unless `force`). Must run inside
+   * the file's queue.
+   */
+  private async refresh(s: FileSession, force = false): Promise<void> {
+    if (!s.stale && !force) return;
+    for (;;) {
+      const ops = await this.repo.opsBetween(s.fileId, s.head, undefined, 5000);
+      if (ops.length === 0) break;
+      if (ops[0]?.version !== s.head + 1) {
+        // Compacted past our cache: reload from the snapshot.
+        await this.reload(s);
+        continue;
+      }
+      for (const op of ops) this.remember(s, op);
+    }
+    s.stale = false;
+  }
+
+  private async reload(s: FileSession): Promise<void> {
+    const snap = await this.repo.snapshot(s.fileId);
+    if (!snap) throw new Error(`file ${s.fileId} vanished`);
+    s.rope = new Rope(snap.content);
+    s.head = snap.version;
+    s.snapshotVersion = snap.version;
+    s.recent = [];
+  }
+
+  /** Applies a committed op to the cache (in version order). */
+  private remember(s: FileSession, op: CommittedOp): void {
+    s.rope.apply(op.op);
+    s.head = op.version;
+    s.recent.push(op);
+    if (s.recent.length > this.options.recentOps * 2) s.recent = s.recent.slice(-this.options.recentOps);
+  }
+
+  /** The ops in (after, upTo], from the cache or the database; undefined when compacted. */
+  private async range(s: FileSession, after: number, upTo: number): Promise<CommittedOp[] | undefined> {
+    if (after >= upTo) return [];
+    const cached = s.cachedRange(after, upTo);
+    if (cached) return cached;
+    const ops = await this.repo.opsBetween(s.fileId, after, upTo);
+    if (ops.length !== upTo - after || ops[0]?.version !== after + 1) return undefined;
+    return ops;
+  }
+
+  private async commit(s: FileSession, userId: string, sub: Submission): Promise<SubmitOutcome> {
+    const started = performance.now();
+    try {
+      for (let attempt = 1; attempt <= this.options.maxCommitAttempts; attempt++) {
+        await this.refresh(s);
+        const history = sub.baseVersion <= s.head ? await this.range(s, sub.baseVersion, s.head) : [];
+        const head = s.head;
+        const outcome = await this.repo.commit({
+          fileId: s.fileId,
+          userId,
+          clientId: sub.clientId,
+          seq: sub.seq,
+          roomUuid: s.roomUuid,
+          decide: (progress, role) => {
+            const decision = sequence(
+              sub,
+              {
+                head,
+                headText: s.rope,
+                // Undefined (compacted) is passed as an empty history: `sequence` then refuses with
+                // HISTORY_COMPACTED unless the submission is a recognised duplicate.
+                history: history ?? [],
+                lastCommitted: progress.lastCommitted,
+                fencedSeq: progress.fencedSeq || undefined,
+              },
+              this.options.limits,
+            );
+            // A resend of an op committed before a demotion is still acknowledged (it is already
+            // in everyone's text); anything new needs the right to edit, checked on every op.
+            if (decision.kind === 'duplicate') return decision;
+            if (role === undefined) return refuse(ErrorCode.NOT_A_PARTICIPANT, 'you are not a participant of this room');
+            if (role !== 'owner' && role !== 'editor') return refuse(ErrorCode.FORBIDDEN, `a ${role} cannot edit`);
+            return decision;
+          },
+        });
+        switch (outcome.kind) {
+          case 'committed':
+            this.remember(s, outcome.op);
+            this.afterCommit(s);
+            return outcome;
+          case 'duplicate':
+            return outcome;
+          case 'rejected':
+            return { kind: 'rejected', error: outcome.decision.error };
+          case 'conflict':
+            // Another node committed this version first; load what it wrote and try again, after a
+            // short random pause so that two nodes racing for one file do not keep colliding.
+            this.hooks.onConflict?.();
+            s.stale = true;
+            await sleep(Math.random() * Math.min(20, 2 ** attempt));
+            continue;
+        }
+      }
+      return { kind: 'rejected', error: { code: ErrorCode.COMMIT_CONFLICT, message: 'too many concurrent commits; retry' } };
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        // The decision itself refused (an op that does not fit): nothing was written.
+        return { kind: 'rejected', error: err.toBody() };
+      }
+      // The outcome is unknown (the database may or may not have committed): reload before the
+      // next use. The client retries under the same (clientId, seq), so nothing is applied twice.
+      s.stale = true;
+      return { kind: 'rejected', error: { code: ErrorCode.UNAVAILABLE, message: `storage unavailable: ${describeError(err)}` } };
+    } finally {
+      this.hooks.onCommit?.(performance.now() - started);
+    }
+  }
+
+  /** Schedules snapshots after a commit: every N ops, and when the file goes idle. */
+  private afterCommit(s: FileSession): void {
+    if (s.head - s.snapshotVersion >= this.options.snapshotEvery) {
+      void this.enqueue(s, () => this.writeSnapshot(s)).catch((err) => this.hooks.onBackgroundError?.(err));
+    }
+    clearTimeout(s.idleTimer);
+    s.idleTimer = setTimeout(() => {
+      void this.enqueue(s, () => this.writeSnapshot(s)).catch((err) => this.hooks.onBackgroundError?.(err));
+    }, this.options.snapshotIdleMs);
+    s.idleTimer.unref();
+  }
+
+  /** Writes the cached head as the file's snapshot, then compacts per policy. Runs in the queue. */
+  private async writeSnapshot(s: FileSession): Promise<void> {
+    if (s.stale || s.head <= s.snapshotVersion) return;
+    const version = s.head;
+    await this.repo.writeSnapshot(s.fileId, version, s.rope.toString());
+    s.snapshotVersion = version;
+    const keep = this.options.compactKeepOps;
+    if (keep !== null && version - keep > 0) await this.repo.compact(s.fileId, version - keep);
+  }
+}
+
+/**
+ * The longest prefix of `ops` (at least one) whose encoded size stays within `maxBytes`, estimating
+ * 3 bytes per inserted code unit (UTF-8 of the BMP) plus a fixed overhead per op.
+ */
+function capReply(ops: CommittedOp[], maxBytes: number): CommittedOp[] {
+  let total = 0;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as CommittedOp;
+    total += 200 + 12 * op.op.length;
+    for (const c of op.op) if (typeof c === 'string') total += 3 * c.length;
+    if (total > maxBytes && i > 0) return ops.slice(0, i);
+  }
+  return ops;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function refuse(code: ErrorCode, message: string): SequencingDecision {
+  return { kind: 'reject', error: { code, message } };
+}
+
+function describeError(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return err instanceof Error ? err.name : 'unknown error';
+}

@@ -1,0 +1,517 @@
+/**
+ * The real-time transport: Socket.IO typed with the protocol's event maps. It authenticates the
+ * handshake, validates every inbound payload, applies per-socket rate limits, and hands requests to
+ * the domain (rooms, files) and the commit path (file sessions). It owns no rules of its own beyond
+ * "which socket has joined what".
+ *
+ * Channels (Socket.IO rooms): `room:<roomId>` everyone joined to a room; `file:<fileId>` everyone
+ * with the file open; `user:<userId>` all of a user's sockets; `member:<roomId>:<userId>` a user's
+ * sockets joined to one room (role changes and removals target it).
+ */
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import {
+  CLIENT_EVENT_NAMES,
+  ErrorCode,
+  expectsAck,
+  type AssignableRole,
+  validateClientPayload,
+  type ClientEventName,
+  type ClientToServerEvents,
+  type ErrorBody,
+  type InterServerEvents,
+  type Limits,
+  type Participant,
+  type Role,
+  type ServerToClientEvents,
+  type WireOp,
+} from '@collab/protocol';
+import type { DomainEvents } from '../domain/domain-events';
+import type { FileSessions } from '../domain/file-sessions';
+import { TokenBucket } from '../domain/rate-limit';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
+
+/** Data Socket.IO keeps on each socket (visible across nodes through `fetchSockets`). */
+export interface SocketData {
+  user: AuthUser;
+  /** Per joined room: the file this socket shows (for the participants view and follow mode). */
+  activeFiles: Record<string, string | null>;
+}
+
+type CollabServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** What the transport needs. */
+export interface SocketServerDeps {
+  readonly auth: AuthPort;
+  readonly rooms: RoomsPort;
+  readonly files: FilesPort;
+  readonly sessions: FileSessions;
+  /** Binds a clientId to a user on first use; false when another user owns it. */
+  readonly bindClientId: (clientId: string, userId: string) => Promise<boolean>;
+  readonly events: DomainEvents;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly limits: Limits;
+  readonly clock?: () => number;
+}
+
+/** A running Socket.IO server. */
+export interface SocketServer {
+  readonly io: CollabServer;
+  /** Refuses new work, lets in-flight commits finish and acknowledge, then disconnects everyone. */
+  close(): Promise<void>;
+}
+
+/** What one socket has joined and opened. Local to this node. */
+class Connection {
+  /** Joined rooms: the internal id, the role as last known, and this user's participant record. */
+  readonly rooms = new Map<string, { roomUuid: string; role: Role; participant: Participant }>();
+  /** Open files: the room they belong to and the clientId this socket submits under. */
+  readonly files = new Map<string, { roomId: string; clientId: string }>();
+
+  constructor(
+    readonly socket: CollabSocket,
+    readonly user: AuthUser,
+    readonly opBucket: TokenBucket,
+    readonly cursorBucket: TokenBucket,
+  ) {}
+}
+
+type Reply = { ok: true; [key: string]: unknown } | { ok: false; error: ErrorBody };
+
+const fail = (code: ErrorCode, message: string): Reply => ({ ok: false, error: { code, message } });
+
+/** Starts Socket.IO on `httpServer`. */
+export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDeps): SocketServer {
+  const { auth, rooms, files, sessions, events, metrics, logger, limits } = deps;
+  const now = deps.clock ?? Date.now;
+  const io: CollabServer = new Server(httpServer, {
+    // The frame limit is explicit (engine.io's default is 1 MB): a client frame carries at most
+    // maxOpInsertLength code units of text, which fits (PROTOCOL.md §16).
+    maxHttpBufferSize: limits.maxFrameBytes,
+    serveClient: false,
+    pingInterval: 10_000,
+    pingTimeout: 10_000,
+  });
+  const connections = new Map<string, Connection>();
+  const byUser = new Map<string, Set<Connection>>();
+  let closing = false;
+
+  // --- authentication: the handshake carries the token; refused sockets never connect.
+  io.use((socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token === '') {
+      next(Object.assign(new Error(ErrorCode.UNAUTHENTICATED), { data: { code: ErrorCode.UNAUTHENTICATED, message: 'a token is required' } }));
+      return;
+    }
+    const result = auth.authenticate(token);
+    if (!result.ok) {
+      next(Object.assign(new Error(result.error.code), { data: result.error }));
+      return;
+    }
+    socket.data.user = result.value;
+    socket.data.activeFiles = {};
+    next();
+  });
+
+  io.on('connection', (socket) => {
+    const user = socket.data.user;
+    const conn = new Connection(
+      socket,
+      user,
+      new TokenBucket({ capacity: limits.opsBurst, refillPerSecond: limits.opsPerSecond }, now),
+      new TokenBucket({ capacity: limits.cursorsBurst, refillPerSecond: limits.cursorsPerSecond }, now),
+    );
+    connections.set(socket.id, conn);
+    let mine = byUser.get(user.userId);
+    if (!mine) byUser.set(user.userId, (mine = new Set()));
+    mine.add(conn);
+    void socket.join(`user:${user.userId}`);
+    metrics.sockets.inc();
+
+    registerHandlers(conn);
+
+    socket.on('disconnect', () => {
+      connections.delete(socket.id);
+      mine?.delete(conn);
+      if (mine?.size === 0) byUser.delete(user.userId);
+      metrics.sockets.dec();
+      for (const roomId of [...conn.rooms.keys()]) void leaveRoom(conn, roomId, false);
+    });
+  });
+
+  /** Registers every event handler of one connection. */
+  function registerHandlers(conn: Connection): void {
+    const socket = conn.socket;
+
+    // Anything that is not a known event is refused, so a typo fails loudly instead of hanging.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if ((CLIENT_EVENT_NAMES as readonly string[]).includes(event)) return;
+      const error = { code: ErrorCode.INVALID_MESSAGE, message: `unknown event '${String(event).slice(0, 64)}'` };
+      metrics.messagesRejected.inc({ code: error.code });
+      const ack = args.at(-1);
+      if (typeof ack === 'function') (ack as (r: Reply) => void)({ ok: false, error });
+      else socket.emit('session:error', { ...error });
+    });
+
+    for (const event of CLIENT_EVENT_NAMES) {
+      (socket as unknown as Socket).on(event, (payload: unknown, ack: unknown) => {
+        void dispatch(conn, event, payload, ack);
+      });
+    }
+  }
+
+  /** Validates, checks the token's expiry, runs the handler, and answers exactly once. */
+  async function dispatch(conn: Connection, event: ClientEventName, payload: unknown, ack: unknown): Promise<void> {
+    const socket = conn.socket;
+    const needsAck = expectsAck(event);
+    const answer = (reply: Reply): void => {
+      if (typeof ack === 'function') (ack as (r: Reply) => void)(reply);
+      else if (!reply.ok) socket.emit('session:error', { ...reply.error, event });
+    };
+    if (needsAck && typeof ack !== 'function') {
+      answer(fail(ErrorCode.INVALID_MESSAGE, `${event} needs an acknowledgement callback`));
+      return;
+    }
+    const valid = validateClientPayload(event, payload, limits);
+    if (!valid.ok) {
+      metrics.messagesRejected.inc({ code: valid.error.code });
+      answer({ ok: false, error: valid.error });
+      return;
+    }
+    if (conn.user.expiresAt <= now()) {
+      answer(fail(ErrorCode.TOKEN_EXPIRED, 'the session token expired; sign in again and reconnect'));
+      return;
+    }
+    try {
+      const reply = await handle(conn, event, valid.value as unknown as Record<string, unknown>);
+      if (reply) answer(reply);
+    } catch (err) {
+      logger.error({ err, event }, 'handler failed');
+      answer(fail(ErrorCode.INTERNAL, 'internal error'));
+    }
+  }
+
+  /** The handlers, by event. Payloads are already validated. */
+  async function handle(conn: Connection, event: ClientEventName, p: Record<string, unknown>): Promise<Reply | undefined> {
+    const user = conn.user;
+    switch (event) {
+      case 'room:join':
+        return joinRoom(conn, p['roomId'] as string);
+      case 'room:leave': {
+        // Leaving a room one has not joined succeeds (PROTOCOL.md §11.3, §13).
+        await leaveRoom(conn, p['roomId'] as string, true);
+        return { ok: true };
+      }
+      case 'room:requestJoin': {
+        const r = await rooms.requestJoin(p['roomId'] as string, user, p['role'] as 'editor' | 'viewer');
+        return r.ok ? { ok: true, requestId: r.value.requestId } : { ok: false, error: r.error };
+      }
+      case 'room:answerJoin':
+        return done(await rooms.answerJoin(p['roomId'] as string, p['requestId'] as string, p['decision'] as 'editor' | 'viewer' | 'deny', user));
+      case 'room:delete':
+        return done(await rooms.deleteRoom(p['roomId'] as string, user));
+      case 'participant:setRole':
+        return done(await rooms.setRole(p['roomId'] as string, p['userId'] as string, p['role'] as 'editor' | 'viewer', user));
+      case 'participant:remove':
+        return done(await rooms.removeParticipant(p['roomId'] as string, p['userId'] as string, user));
+      case 'file:create': {
+        const r = await files.create(p['roomId'] as string, { path: p['path'] as string, language: p['language'] as string, content: p['content'] as string }, user);
+        return r.ok ? { ok: true, file: r.value } : { ok: false, error: r.error };
+      }
+      case 'file:rename': {
+        const r = await files.rename(p['roomId'] as string, p['fileId'] as string, p['path'] as string, user);
+        return r.ok ? { ok: true, file: r.value } : { ok: false, error: r.error };
+      }
+      case 'file:delete':
+        return done(await files.delete(p['roomId'] as string, p['fileId'] as string, user));
+      case 'file:open':
+        return openFile(conn, p);
+      case 'file:close': {
+        const fileId = p['fileId'] as string;
+        if (!conn.rooms.has(p['roomId'] as string)) return fail(ErrorCode.NOT_JOINED, 'join the room first');
+        // Closing a file that is not open succeeds (PROTOCOL.md §13).
+        if (conn.files.get(fileId)?.roomId === p['roomId']) closeFile(conn, fileId);
+        return { ok: true };
+      }
+      case 'op:submit':
+        return submit(conn, p);
+      case 'ops:fetch': {
+        const open = openedFile(conn, p);
+        if (!open.ok) return open.reply;
+        const r = await sessions.fetch(p['fileId'] as string, p['from'] as number, p['to'] as number);
+        return r.ok ? { ok: true, ops: r.value.map((op) => toWire(p['fileId'] as string, op)) } : { ok: false, error: r.error };
+      }
+      case 'file:verify': {
+        const open = openedFile(conn, p);
+        if (!open.ok) return open.reply;
+        const r = await sessions.headHash(p['fileId'] as string);
+        if (!r.ok) return { ok: false, error: r.error };
+        const match = r.value.version === p['version'] ? r.value.hash === p['hash'] : null;
+        return { ok: true, head: r.value.version, match };
+      }
+      case 'cursor:update':
+        relayCursor(conn, p);
+        return undefined;
+      case 'presence:update':
+        return updatePresence(conn, p['roomId'] as string, (p['activeFileId'] as string | null) ?? null);
+    }
+  }
+
+  function done(r: { ok: true } | { ok: false; error: ErrorBody }): Reply {
+    return r.ok ? { ok: true } : { ok: false, error: r.error };
+  }
+
+  async function joinRoom(conn: Connection, roomId: string): Promise<Reply> {
+    const joined = await rooms.join(roomId, conn.user);
+    if (!joined.ok) return { ok: false, error: joined.error };
+    const list = await files.list(roomId, conn.user);
+    if (!list.ok) return { ok: false, error: list.error };
+    const { room, roomUuid, you } = joined.value;
+    const socket = conn.socket;
+    const wasJoined = conn.rooms.has(roomId);
+    conn.rooms.set(roomId, { roomUuid, role: you.role, participant: you });
+    socket.data.activeFiles[roomId] ??= null;
+    await socket.join([`room:${roomId}`, `member:${roomId}:${conn.user.userId}`]);
+    const online = await onlinePresence(roomId);
+    const participants = joined.value.participants.map((pp) => withPresence(pp, online));
+    const me = withPresence(you, online);
+    if (!wasJoined) socket.to(`room:${roomId}`).emit('participant:joined', { ...me, roomId });
+    updateRoomGauge();
+    return { ok: true, room, you: me, participants, files: list.value, limits };
+  }
+
+  /** Leaves a room: closes its files, leaves its channels, tells the others if this was the user's last socket there. */
+  async function leaveRoom(conn: Connection, roomId: string, explicit: boolean): Promise<void> {
+    if (!conn.rooms.delete(roomId)) return;
+    for (const [fileId, open] of [...conn.files]) if (open.roomId === roomId) closeFile(conn, fileId);
+    delete conn.socket.data.activeFiles[roomId];
+    if (explicit || conn.socket.connected) {
+      await conn.socket.leave(`room:${roomId}`);
+      await conn.socket.leave(`member:${roomId}:${conn.user.userId}`);
+    }
+    // Other sockets of the same user (other windows, other nodes) may still be in the room.
+    const still = await io.in(`member:${roomId}:${conn.user.userId}`).fetchSockets();
+    if (still.every((s) => s.id === conn.socket.id)) {
+      io.to(`room:${roomId}`).emit('participant:left', { roomId, userId: conn.user.userId });
+    }
+    updateRoomGauge();
+  }
+
+  async function openFile(conn: Connection, p: Record<string, unknown>): Promise<Reply> {
+    const roomId = p['roomId'] as string;
+    const fileId = p['fileId'] as string;
+    const clientId = p['clientId'] as string;
+    if (!conn.rooms.has(roomId)) return fail(ErrorCode.NOT_JOINED, 'join the room first');
+    // The file must belong to this room: a guessed id of another room's file is not found.
+    const file = await files.get(roomId, fileId, conn.user);
+    if (!file.ok) return { ok: false, error: file.error };
+    if (!(await deps.bindClientId(clientId, conn.user.userId))) {
+      return fail(ErrorCode.CLIENT_ID_TAKEN, 'this clientId belongs to another user; generate a new one');
+    }
+    // Subscribe before reading, so that no op committed in between is missed: it arrives as a
+    // broadcast (perhaps also in the reply; the client drops what it already has, by version).
+    await conn.socket.join(`file:${fileId}`);
+    const knownVersion = p['knownVersion'] as number | undefined;
+    const fenceSeq = p['fenceSeq'] as number | undefined;
+    const opened = await sessions.open(fileId, clientId, knownVersion, fenceSeq);
+    if (!opened.ok) {
+      // A refused re-open changes nothing: a file this connection already had open stays open.
+      if (!conn.files.has(fileId)) await conn.socket.leave(`file:${fileId}`);
+      return { ok: false, error: opened.error };
+    }
+    // Re-opening an open file: the new open (which holds the session) replaces the old one.
+    if (conn.files.has(fileId)) closeFile(conn, fileId, false);
+    conn.files.set(fileId, { roomId, clientId });
+    metrics.openFiles.set(sessions.size);
+    const r = opened.value;
+    if (r.mode === 'snapshot') return { ok: true, mode: 'snapshot', version: r.version, text: r.text, lastCommitted: r.lastCommitted };
+    return { ok: true, mode: 'ops', version: r.version, ops: r.ops.map((op) => toWire(fileId, op)), lastCommitted: r.lastCommitted };
+  }
+
+  function closeFile(conn: Connection, fileId: string, leaveChannel = true): void {
+    const open = conn.files.get(fileId);
+    if (!open) return;
+    conn.files.delete(fileId);
+    sessions.release(fileId);
+    if (leaveChannel) void conn.socket.leave(`file:${fileId}`);
+    // The clientId the connection's cursors carried (its file:open clientId), so that receivers
+    // can match the clear to the cursor they show.
+    conn.socket.to(`file:${fileId}`).emit('cursor:clear', { fileId, userId: conn.user.userId, clientId: open.clientId });
+    metrics.openFiles.set(sessions.size);
+  }
+
+  /** The open file a request refers to, checked against the socket's state. */
+  function openedFile(conn: Connection, p: Record<string, unknown>): { ok: true; clientId: string } | { ok: false; reply: Reply } {
+    const open = conn.files.get(p['fileId'] as string);
+    if (!open || open.roomId !== p['roomId']) return { ok: false, reply: fail(ErrorCode.NOT_JOINED, 'open the file first') };
+    return { ok: true, clientId: open.clientId };
+  }
+
+  async function submit(conn: Connection, p: Record<string, unknown>): Promise<Reply> {
+    const received = performance.now();
+    const fileId = p['fileId'] as string;
+    const reject = (error: ErrorBody): Reply => {
+      metrics.opsRejected.inc({ code: error.code });
+      return { ok: false, error };
+    };
+    if (closing) return reject({ code: ErrorCode.SHUTTING_DOWN, message: 'the server is shutting down; reconnect' });
+    const open = openedFile(conn, p);
+    if (!open.ok) return reject((open.reply as { error: ErrorBody }).error);
+    if (open.clientId !== p['clientId']) {
+      return reject({ code: ErrorCode.CLIENT_ID_TAKEN, message: 'submit under the clientId the file was opened with' });
+    }
+    const take = conn.opBucket.tryTake();
+    if (!take.ok) return reject({ code: ErrorCode.RATE_LIMITED, message: 'too many operations', retryAfterMs: take.retryAfterMs });
+    const outcome = await sessions.submit(fileId, conn.user.userId, {
+      clientId: p['clientId'] as string,
+      seq: p['seq'] as number,
+      baseVersion: p['baseVersion'] as number,
+      op: p['op'] as WireOp['op'],
+    });
+    switch (outcome.kind) {
+      case 'committed': {
+        metrics.opsCommitted.inc();
+        const wire = toWire(fileId, outcome.op);
+        // Acknowledge first (the submitter is waiting), then fan out to the file's other readers.
+        const reply: Reply = { ok: true, version: outcome.op.version, duplicate: false };
+        conn.socket.to(`file:${fileId}`).emit('op', wire);
+        metrics.opSeconds.observe((performance.now() - received) / 1000);
+        return reply;
+      }
+      case 'duplicate':
+        metrics.opsDuplicate.inc();
+        return { ok: true, version: outcome.version, duplicate: true };
+      case 'rejected':
+        return reject(outcome.error);
+    }
+  }
+
+  function relayCursor(conn: Connection, p: Record<string, unknown>): void {
+    const fileId = p['fileId'] as string;
+    const open = openedFile(conn, p);
+    if (!open.ok) {
+      conn.socket.emit('session:error', { code: ErrorCode.NOT_JOINED, message: 'open the file first', event: 'cursor:update' });
+      return;
+    }
+    // Over the limit, cursor updates are dropped quietly: the next one supersedes them anyway.
+    if (!conn.cursorBucket.tryTake().ok) {
+      metrics.messagesRejected.inc({ code: ErrorCode.RATE_LIMITED });
+      return;
+    }
+    const cursor = {
+      fileId,
+      userId: conn.user.userId,
+      clientId: open.clientId,
+      version: p['version'] as number,
+      selections: p['selections'] as { anchor: number; head: number }[],
+      ...(p['visible'] ? { visible: p['visible'] as { start: number; end: number } } : {}),
+    };
+    conn.socket.volatile.to(`file:${fileId}`).emit('cursor', cursor);
+  }
+
+  async function updatePresence(conn: Connection, roomId: string, activeFileId: string | null): Promise<Reply | undefined> {
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return fail(ErrorCode.NOT_JOINED, 'join the room first');
+    conn.socket.data.activeFiles[roomId] = activeFileId;
+    joined.participant = { ...joined.participant, activeFileId, online: true };
+    io.to(`room:${roomId}`).emit('participant:updated', { ...joined.participant, roomId });
+    return undefined;
+  }
+
+  /** userId → activeFileId (null when unknown) for everyone connected to the room, on any node. */
+  async function onlinePresence(roomId: string): Promise<Map<string, string | null>> {
+    const sockets = await io.in(`room:${roomId}`).fetchSockets();
+    const online = new Map<string, string | null>();
+    for (const s of sockets) {
+      const active = s.data.activeFiles?.[roomId] ?? null;
+      if (!online.has(s.data.user.userId) || active) online.set(s.data.user.userId, active);
+    }
+    return online;
+  }
+
+  function withPresence(p: Participant, online: Map<string, string | null>): Participant {
+    return { ...p, online: online.has(p.userId), activeFileId: online.get(p.userId) ?? null };
+  }
+
+  function updateRoomGauge(): void {
+    const joined = new Set<string>();
+    for (const c of connections.values()) for (const roomId of c.rooms.keys()) joined.add(roomId);
+    metrics.rooms.set(joined.size);
+  }
+
+  /** This node's connections of `userId` joined to `roomId`. */
+  function localMembers(roomId: string, userId?: string): Connection[] {
+    const pool = userId ? [...(byUser.get(userId) ?? [])] : [...connections.values()];
+    return pool.filter((c) => c.rooms.has(roomId));
+  }
+
+  // --- domain events: what live sockets must see at once.
+  const unsubscribe = [
+    events.on('roleChanged', ({ roomId, userId, role }) => {
+      for (const c of localMembers(roomId, userId)) {
+        const joined = c.rooms.get(roomId);
+        if (joined) {
+          joined.role = role;
+          joined.participant = { ...joined.participant, role };
+        }
+      }
+      // The owner's role never changes; only editor/viewer reach here.
+      io.to(`member:${roomId}:${userId}`).emit('role:changed', { roomId, role: role as AssignableRole });
+      void (async () => {
+        const online = await onlinePresence(roomId);
+        const any = localMembers(roomId, userId)[0]?.rooms.get(roomId)?.participant;
+        if (any) io.to(`room:${roomId}`).emit('participant:updated', { ...withPresence({ ...any, role }, online), roomId });
+      })().catch((err) => logger.warn({ err }, 'participant update failed'));
+    }),
+    events.on('participantAdded', ({ roomId, participant }) => {
+      io.to(`room:${roomId}`).emit('participant:updated', { ...participant, roomId });
+    }),
+    events.on('participantRemoved', ({ roomId, userId }) => {
+      io.to(`member:${roomId}:${userId}`).emit('room:removed', { roomId, reason: 'removed' });
+      for (const c of localMembers(roomId, userId)) void leaveRoom(c, roomId, true);
+      io.to(`room:${roomId}`).emit('participant:left', { roomId, userId });
+    }),
+    events.on('roomDeleted', ({ roomId }) => {
+      io.to(`room:${roomId}`).emit('room:removed', { roomId, reason: 'deleted' });
+      for (const c of localMembers(roomId)) void leaveRoom(c, roomId, true);
+    }),
+    events.on('fileCreated', ({ roomId, file }) => {
+      io.to(`room:${roomId}`).emit('file:created', { ...file, roomId });
+    }),
+    events.on('fileRenamed', ({ roomId, file }) => {
+      io.to(`room:${roomId}`).emit('file:renamed', { ...file, roomId });
+    }),
+    events.on('fileDeleted', ({ roomId, fileId }) => {
+      io.to(`room:${roomId}`).emit('file:deleted', { roomId, fileId });
+      for (const c of localMembers(roomId)) if (c.files.has(fileId)) closeFile(c, fileId);
+    }),
+    events.on('joinRequested', ({ roomId, requestId, ownerId, user, role }) => {
+      io.to(`user:${ownerId}`).emit('joinRequest', { roomId, requestId, user, role });
+    }),
+    events.on('joinResolved', ({ roomId, requestId, userId, decision }) => {
+      io.to(`user:${userId}`).emit('joinRequest:resolved', { roomId, requestId, decision });
+    }),
+  ];
+
+  return {
+    io,
+    async close() {
+      closing = true;
+      for (const off of unsubscribe) off();
+      // In-flight submissions finish and are acknowledged while the sockets are still open.
+      await sessions.close();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+    },
+  };
+}
+
+function toWire(fileId: string, op: { version: number; op: WireOp['op']; clientId: string; seq: number; author?: string; at?: number }): WireOp {
+  return { fileId, version: op.version, op: op.op, clientId: op.clientId, seq: op.seq, author: op.author ?? '', at: op.at ?? 0 };
+}

@@ -1,0 +1,308 @@
+/**
+ * The heart of the extension, without VS Code: keeps one editor document and the protocol's sync
+ * state in step.
+ *
+ * Three texts matter (all canonical, `\n` line breaks):
+ *  - `editorText`: what the editor holds, as of the last change event we processed;
+ *  - the model text, `localText(sync)`: the server's text plus our unacknowledged edits;
+ *  - between them, `toEditor`: remote ops already in the model but not yet in the editor.
+ * Invariant: `apply(compose(toEditor), editorText) === localText(sync)`.
+ *
+ * Remote ops reach the editor through `planFlush` → the adapter's `workspace.applyEdit` → the change
+ * event that edit causes (the echo), which is recognised by its resulting text, not by its shape
+ * (VS Code may re-shape our edit). A change that is not the echo is the user typing: it is rebased
+ * over whatever remote text the editor does not show yet, and handed to the sync state machine.
+ */
+import {
+  apply,
+  compose,
+  diffOp,
+  isNoop,
+  replaceOp,
+  step,
+  toCanonicalText,
+  transform,
+  type SyncEffect,
+  type SyncEvent,
+  type SyncState,
+  type TextOp,
+  localText,
+} from '@collab/protocol';
+import { LineIndex, type LinePosition } from './line-index';
+
+/** A range as VS Code has it. */
+export interface EditorRange {
+  readonly start: LinePosition;
+  readonly end: LinePosition;
+}
+
+/** One entry of `TextDocumentChangeEvent.contentChanges` (text in the document's EOL). */
+export interface EditorChange {
+  readonly range: EditorRange;
+  readonly text: string;
+}
+
+/** An edit for `WorkspaceEdit.replace`, in the document's coordinates and EOL. */
+export interface EditorEdit {
+  readonly range: EditorRange;
+  readonly text: string;
+}
+
+/** A batch of remote changes to apply to the editor with one `applyEdit`. */
+export interface PlannedFlush {
+  readonly edits: readonly EditorEdit[];
+  /** The editor's canonical text once the edit has applied (how its echo is recognised). */
+  readonly expected: string;
+}
+
+/** What a change event turned out to be. */
+export type ChangeKind = 'echo' | 'edit' | 'empty';
+
+/**
+ * One applyEdit at a time, from `planFlush` until `flushSettled`. VS Code delivers an edit's echo
+ * before applyEdit's promise resolves, so the echo alone does not end a flush: a second applyEdit
+ * started in between would have the first one's result taken for its own.
+ */
+type FlushState =
+  | { readonly kind: 'idle' }
+  /**
+   * An applyEdit is running for the first `count` entries of `toEditor`. `applied` is set when its
+   * result (true) came back before its echo.
+   */
+  | { readonly kind: 'inflight'; readonly count: number; readonly expected: string; readonly applied: boolean }
+  /** Its echo has been processed; its result has not come back yet. */
+  | { readonly kind: 'echoed' }
+  /** The user typed while it ran: it must fail (VS Code checks the version), and is then re-planned. */
+  | { readonly kind: 'invalidated' };
+
+/** One document bound to one file's sync state. */
+export class DocumentBinding {
+  private sync: SyncState;
+  private editor: string;
+  private toEditor: TextOp[] = [];
+  private flushState: FlushState = { kind: 'idle' };
+  /** Set when the editor and the model can no longer be reconciled by ops: replace the text. */
+  private needsReplace = false;
+
+  constructor(
+    sync: SyncState,
+    /** The document's line break, used for text we put into the editor. */
+    private eol: '\n' | '\r\n',
+    /** The editor's text when binding starts (canonical); defaults to the model text. */
+    editorText?: string,
+  ) {
+    this.sync = sync;
+    this.editor = editorText ?? localText(sync);
+    const model = localText(sync);
+    // A document that differs from the model at bind time is brought to the model by one edit.
+    if (this.editor !== model) this.toEditor.push(diffOp(this.editor, model));
+  }
+
+  /** The sync state (read-only view). */
+  get state(): SyncState {
+    return this.sync;
+  }
+
+  /** The editor text as last seen (canonical). */
+  get editorText(): string {
+    return this.editor;
+  }
+
+  /** The model text: server text plus our unacknowledged edits. */
+  get modelText(): string {
+    return localText(this.sync);
+  }
+
+  /** True when remote changes wait to be written into the editor. */
+  get hasPendingEditorChanges(): boolean {
+    return this.toEditor.length > 0;
+  }
+
+  /** True when the editor must be repaired by replacing its whole text with `modelText`. */
+  get needsFullReplace(): boolean {
+    return this.needsReplace;
+  }
+
+  /** Changes the EOL used for text written into the editor (the user switched CRLF/LF). */
+  setEol(eol: '\n' | '\r\n'): void {
+    this.eol = eol;
+  }
+
+  /**
+   * Handles a `TextDocumentChangeEvent`'s `contentChanges`, applied in array order (each range is
+   * valid in the text left by the ones before it). Returns the effects for the transport.
+   */
+  onEditorChange(changes: readonly EditorChange[]): { kind: ChangeKind; effects: SyncEffect[] } {
+    if (changes.length === 0) return { kind: 'empty', effects: [] };
+    const { op, after } = this.changesToOp(changes);
+    const flush = this.flushState;
+    if (flush.kind === 'inflight' && after === flush.expected) {
+      // Our own applyEdit coming back: the editor now shows those remote ops. The flush ends when
+      // applyEdit's result is in too.
+      this.editor = after;
+      this.toEditor.splice(0, flush.count);
+      this.flushState = flush.applied ? { kind: 'idle' } : { kind: 'echoed' };
+      return { kind: 'echo', effects: [] };
+    }
+    if (isNoop(op)) {
+      this.editor = after;
+      return { kind: 'empty', effects: [] };
+    }
+    // The user typed. The editor lacks the ops in `toEditor`, so rebase the edit over them (they
+    // were sequenced first: they keep ties) and rebase them over the edit.
+    let local = op;
+    if (this.toEditor.length > 0) {
+      const pending = this.toEditor.reduce((a, b) => compose(a, b));
+      local = transform(op, pending, 'right');
+      const rest = transform(pending, op, 'left');
+      this.toEditor = isNoop(rest) ? [] : [rest];
+    }
+    if (flush.kind === 'inflight') {
+      if (flush.applied) {
+        // The edit applied, yet the next change is not its echo: VS Code changed the text in some
+        // other way than planned, so the editor no longer lacks exactly `toEditor`.
+        this.flushState = { kind: 'idle' };
+        this.needsReplace = true;
+      } else {
+        this.flushState = { kind: 'invalidated' };
+      }
+    }
+    this.editor = after;
+    const effects = this.feed({ type: 'local', op: local });
+    return { kind: 'edit', effects };
+  }
+
+  /** Feeds a sync event (ack, remote op, reconnect, ...); returns the effects for the transport. */
+  onSyncEvent(event: SyncEvent): SyncEffect[] {
+    return this.feed(event);
+  }
+
+  /**
+   * The edit that brings the editor up to the model, or null when there is nothing to write or an
+   * edit is already running (until `flushSettled`, even when its echo came first). Call
+   * `flushSettled` with applyEdit's result.
+   */
+  planFlush(): PlannedFlush | null {
+    if (this.flushState.kind !== 'idle' || this.toEditor.length === 0) return null;
+    const op = this.toEditor.reduce((a, b) => compose(a, b));
+    const count = this.toEditor.length;
+    const expected = apply(op, this.editor);
+    if (expected === this.editor) {
+      // Nothing to write (a remote delete of text our own pending edit deleted too, an insert a
+      // rollback removed again). VS Code emits no change event for an edit that changes nothing,
+      // so its echo would never come: the editor already shows the model.
+      this.toEditor = [];
+      return null;
+    }
+    const edits = this.opToEdits(op);
+    this.flushState = { kind: 'inflight', count, expected, applied: false };
+    return { edits, expected };
+  }
+
+  /**
+   * applyEdit finished. `false` (the document changed meanwhile, or VS Code refused) re-plans from
+   * the current state. `true` on an edit the user's typing should have invalidated means the texts
+   * can no longer be reconciled by ops: `needsFullReplace` is set.
+   */
+  flushSettled(applied: boolean): void {
+    const state = this.flushState;
+    if (state.kind === 'idle') return; // `editorReplaced` ended it
+    if (state.kind === 'echoed') {
+      // The usual order: echo, then result. (`false` here means the change taken for the echo was
+      // the user typing exactly the text the edit would have produced: the texts agree all the same.)
+      this.flushState = { kind: 'idle' };
+      return;
+    }
+    if (!applied) {
+      this.flushState = { kind: 'idle' };
+      return;
+    }
+    if (state.kind === 'invalidated') {
+      this.flushState = { kind: 'idle' };
+      this.needsReplace = true;
+      return;
+    }
+    // Applied, echo not seen yet: it comes as a change event and is matched then.
+    this.flushState = { ...state, applied: true };
+  }
+
+  /**
+   * After the adapter replaced the editor's whole text with `modelText` (repair), or re-read it:
+   * the editor now holds `text` and nothing is pending towards it.
+   */
+  editorReplaced(text: string): void {
+    this.editor = text;
+    const model = this.modelText;
+    this.toEditor = text === model ? [] : [diffOp(text, model)];
+    this.flushState = { kind: 'idle' };
+    this.needsReplace = false;
+  }
+
+  /** Checks the invariant; true when it holds. */
+  checkInvariant(): boolean {
+    const pending = this.toEditor.length ? this.toEditor.reduce((a, b) => compose(a, b)) : null;
+    return (pending ? apply(pending, this.editor) : this.editor) === this.modelText;
+  }
+
+  private feed(event: SyncEvent): SyncEffect[] {
+    const { state, effects } = step(this.sync, event);
+    this.sync = state;
+    const out: SyncEffect[] = [];
+    for (const effect of effects) {
+      // An op that changes nothing (a remote edit our own pending edit already made) needs no flush.
+      if (effect.type === 'apply') {
+        if (!isNoop(effect.op)) this.toEditor.push(effect.op);
+      } else {
+        out.push(effect);
+      }
+    }
+    return out;
+  }
+
+  /** Turns VS Code's changes (in array order) into one op over `editorText`. */
+  private changesToOp(changes: readonly EditorChange[]): { op: TextOp; after: string } {
+    let text = this.editor;
+    let op: TextOp | null = null;
+    for (const change of changes) {
+      const index = new LineIndex(text);
+      const start = index.offsetAt(change.range.start);
+      const end = Math.max(start, index.offsetAt(change.range.end));
+      const piece = replaceOp(text.length, start, end - start, toCanonicalText(change.text));
+      text = apply(piece, text);
+      op = op ? compose(op, piece) : piece;
+    }
+    return { op: op ?? [this.editor.length].filter((n) => n > 0), after: text };
+  }
+
+  /** The replacements of `op` (over `editorText`) as editor edits, in the document's EOL. */
+  private opToEdits(op: TextOp): EditorEdit[] {
+    const index = new LineIndex(this.editor);
+    const edits: EditorEdit[] = [];
+    let pos = 0;
+    for (let i = 0; i < op.length; i++) {
+      const c = op[i] as string | number;
+      if (typeof c === 'number' && c > 0) {
+        pos += c;
+        continue;
+      }
+      let insert = '';
+      let remove = 0;
+      if (typeof c === 'string') {
+        insert = c;
+        const next = op[i + 1];
+        if (typeof next === 'number' && next < 0) {
+          remove = -next;
+          i++;
+        }
+      } else {
+        remove = -c;
+      }
+      edits.push({
+        range: { start: index.positionAt(pos), end: index.positionAt(pos + remove) },
+        text: this.eol === '\n' ? insert : insert.replace(/\n/g, this.eol),
+      });
+      pos += remove;
+    }
+    return edits;
+  }
+}
