@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
-import { DEFAULT_LIMITS, type Limits } from '@collab/protocol';
+import { DEFAULT_LIMITS, ErrorCode, type Limits } from '@collab/protocol';
 import type { ServerConfig } from './config';
 import { AccountService, type LoginLimits } from './domain/accounts';
 import { DomainEvents } from './domain/domain-events';
@@ -136,7 +136,17 @@ export async function startApp(options: AppOptions): Promise<App> {
   app.use('/api', createHttpApi({ accounts, rooms, files, tokens, logger }));
 
   const server = http.createServer(app);
-  const auth: AuthPort = { authenticate: (token) => tokens.verifyToken(token) };
+  const auth: AuthPort = {
+    async authenticate(token) {
+      const verified = tokens.verifyToken(token);
+      if (!verified.ok) return verified;
+      // A validly signed token of an account that no longer exists is refused too.
+      if (!(await users.findById(verified.value.userId))) {
+        return { ok: false, error: { code: ErrorCode.UNAUTHENTICATED, message: 'unknown user' } };
+      }
+      return verified;
+    },
+  };
   const roomsPort: RoomsPort = {
     join: (roomId, user) => rooms.join(roomId, user),
     requestJoin: (roomId, user, role) => rooms.requestJoin(roomId, user, role),
@@ -145,6 +155,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     setRole: async (roomId, target, role, user) => unit(await rooms.setRole(roomId, user, target, role)),
     removeParticipant: (roomId, target, user) => rooms.removeParticipant(roomId, user, target),
     roleOf: (roomId, userId) => rooms.roleOf(roomId, userId),
+    withdrawJoinRequest: async (roomId, userId) => {
+      await rooms.withdrawJoinRequest(roomId, userId);
+    },
   };
   const filesPort: FilesPort = {
     list: (roomId, user) => files.list(roomId, user),

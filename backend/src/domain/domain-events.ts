@@ -15,7 +15,13 @@ export interface DomainEventMap {
   fileRenamed: { readonly roomId: string; readonly file: FileInfo };
   fileDeleted: { readonly roomId: string; readonly fileId: string };
   joinRequested: { readonly roomId: string; readonly requestId: string; readonly ownerId: string; readonly user: UserInfo; readonly role: 'editor' | 'viewer' };
-  joinResolved: { readonly roomId: string; readonly requestId: string; readonly userId: string; readonly decision: JoinDecision };
+  joinResolved: {
+    readonly roomId: string;
+    readonly ownerId: string;
+    readonly requestId: string;
+    readonly userId: string;
+    readonly decision: JoinDecision;
+  };
 }
 
 /** A listener for one kind of domain event. */

@@ -237,7 +237,7 @@ forEachDatabase('domain: RoomService', (ctx) => {
       assert.deepEqual(value(await s.rooms.answerJoin(room.roomId, requestId, 'viewer', owner)), { resolved: true });
       assert.deepEqual(s.recorder.names(), ['participantAdded', 'joinResolved']);
       assert.equal(s.recorder.of('participantAdded')[0]?.participant.role, 'viewer');
-      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, requestId, userId: asker.userId, decision: 'viewer' }]);
+      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, ownerId: owner.userId, requestId, userId: asker.userId, decision: 'viewer' }]);
       assert.equal(value(await s.rooms.join(room.roomId, asker)).you.role, 'viewer');
     });
 
@@ -247,7 +247,7 @@ forEachDatabase('domain: RoomService', (ctx) => {
       const { requestId } = value(await s.rooms.requestJoin(room.roomId, asker, 'viewer'));
       s.recorder.clear();
       assert.deepEqual(value(await s.rooms.answerJoin(room.roomId, requestId, 'deny', owner)), { resolved: true });
-      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, requestId, userId: asker.userId, decision: 'deny' }]);
+      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, ownerId: owner.userId, requestId, userId: asker.userId, decision: 'deny' }]);
       assert.equal(s.recorder.of('participantAdded').length, 0);
       assert.equal(codeOf(await s.rooms.join(room.roomId, asker)), ErrorCode.NOT_A_PARTICIPANT);
     });
@@ -297,7 +297,7 @@ forEachDatabase('domain: RoomService', (ctx) => {
       const { requestId } = value(await s.rooms.requestJoin(room.roomId, asker, 'viewer'));
       s.recorder.clear();
       value(await s.rooms.invite(room.roomId, owner, asker.username, 'editor'));
-      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, requestId, userId: asker.userId, decision: 'editor' }]);
+      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, ownerId: owner.userId, requestId, userId: asker.userId, decision: 'editor' }]);
       assert.deepEqual(value(await s.rooms.listJoinRequests(room.roomId, owner)), []);
     });
 
@@ -307,7 +307,7 @@ forEachDatabase('domain: RoomService', (ctx) => {
       const { requestId } = value(await s.rooms.requestJoin(room.roomId, asker, 'viewer'));
       s.recorder.clear();
       assert.deepEqual(value(await s.rooms.withdrawJoinRequest(room.roomId, asker.userId)), { withdrawn: true });
-      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, requestId, userId: asker.userId, decision: 'deny' }]);
+      assert.deepEqual(s.recorder.of('joinResolved'), [{ roomId: room.roomId, ownerId: owner.userId, requestId, userId: asker.userId, decision: 'deny' }]);
       assert.deepEqual(value(await s.rooms.withdrawJoinRequest(room.roomId, asker.userId)), { withdrawn: false });
     });
   });

@@ -195,7 +195,7 @@ export class RoomService {
     const participant = toParticipant(room.roomId, result.participant);
     if (result.added) this.events.emit('participantAdded', { roomId: room.roomId, participant });
     const request = await this.rooms.deleteJoinRequestOf(room.roomUuid, user.id);
-    if (request) this.events.emit('joinResolved', { roomId: room.roomId, requestId: request.id, userId: user.id, decision: role });
+    if (request) this.events.emit('joinResolved', { roomId: room.roomId, ownerId: room.ownerId, requestId: request.id, userId: user.id, decision: role });
     return ok({ participant, added: result.added });
   }
 
@@ -277,7 +277,7 @@ export class RoomService {
     if (decision === 'deny') {
       const request = await this.rooms.deleteJoinRequest(room.roomUuid, requestId);
       if (!request) return ok({ resolved: false });
-      this.events.emit('joinResolved', { roomId: room.roomId, requestId, userId: request.userId, decision });
+      this.events.emit('joinResolved', { roomId: room.roomId, ownerId: room.ownerId, requestId, userId: request.userId, decision });
       return ok({ resolved: true });
     }
     const admitted = await this.rooms.admitJoinRequest(room.roomUuid, requestId, decision);
@@ -285,7 +285,7 @@ export class RoomService {
     if (admitted.added) {
       this.events.emit('participantAdded', { roomId: room.roomId, participant: toParticipant(room.roomId, admitted.participant) });
     }
-    this.events.emit('joinResolved', { roomId: room.roomId, requestId, userId: admitted.request.userId, decision });
+    this.events.emit('joinResolved', { roomId: room.roomId, ownerId: room.ownerId, requestId, userId: admitted.request.userId, decision });
     return ok({ resolved: true });
   }
 
@@ -316,7 +316,7 @@ export class RoomService {
     const room = found.value;
     const request = await this.rooms.deleteJoinRequestOf(room.roomUuid, userId);
     if (!request) return ok({ withdrawn: false });
-    this.events.emit('joinResolved', { roomId: room.roomId, requestId: request.id, userId, decision: 'deny' });
+    this.events.emit('joinResolved', { roomId: room.roomId, ownerId: room.ownerId, requestId: request.id, userId, decision: 'deny' });
     return ok({ withdrawn: true });
   }
 

@@ -11,7 +11,7 @@ import type { ServerConfig } from '../config';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { TEST_SCRYPT_COST } from '../domain/passwords';
 import { CollabClient } from '../headless/client';
-import { createLogger } from '../observability/logger';
+import { createLogger, type Logger } from '../observability/logger';
 import type { Database } from '../storage/database';
 
 /** A registered user: id, name and token. */
@@ -31,7 +31,7 @@ export class TestServer {
   /** Starts a server on `database` (not closed by the server). */
   static async start(
     database: Database,
-    options: { limits?: Partial<Limits>; sessions?: Partial<FileSessionOptions>; clock?: () => number; secret?: string } = {},
+    options: { limits?: Partial<Limits>; sessions?: Partial<FileSessionOptions>; clock?: () => number; secret?: string; logger?: Logger } = {},
   ): Promise<TestServer> {
     const secret = options.secret ?? randomBytes(32).toString('base64url');
     const config: ServerConfig = {
@@ -47,7 +47,7 @@ export class TestServer {
       config,
       database,
       passwordCost: TEST_SCRYPT_COST,
-      logger: createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      logger: options.logger ?? createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.sessions ? { sessions: options.sessions } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

@@ -23,8 +23,8 @@ export interface AuthUser {
 
 /** Verifies bearer tokens. */
 export interface AuthPort {
-  /** The user a token names, or UNAUTHENTICATED / TOKEN_EXPIRED. */
-  authenticate(token: string): Result<AuthUser>;
+  /** The user a token names (who must still exist), or UNAUTHENTICATED / TOKEN_EXPIRED. */
+  authenticate(token: string): Promise<Result<AuthUser>>;
 }
 
 /** A room as the socket layer sees it after a successful join. */
@@ -46,6 +46,8 @@ export interface RoomsPort {
   removeParticipant(roomId: string, targetUserId: string, user: AuthUser): Promise<Result<void>>;
   /** The caller's current role in the room, or undefined if not a participant. */
   roleOf(roomId: string, userId: string): Promise<Role | undefined>;
+  /** Ends the user's pending request to join (their last connection went away). */
+  withdrawJoinRequest(roomId: string, userId: string): Promise<void>;
 }
 
 /** Files of a room. Every call checks that the caller may see (or change) them. */

@@ -71,6 +71,8 @@ class Connection {
   readonly rooms = new Map<string, { roomUuid: string; role: Role; participant: Participant }>();
   /** Open files: the room they belong to and the clientId this socket submits under. */
   readonly files = new Map<string, { roomId: string; clientId: string }>();
+  /** Rooms this socket asked to join (pending requests end when the user's last socket goes). */
+  readonly requestedRooms = new Set<string>();
 
   constructor(
     readonly socket: CollabSocket,
@@ -103,18 +105,23 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   // --- authentication: the handshake carries the token; refused sockets never connect.
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const refuse = (error: ErrorBody): void => next(Object.assign(new Error(error.code), { data: error }));
     if (typeof token !== 'string' || token === '') {
-      next(Object.assign(new Error(ErrorCode.UNAUTHENTICATED), { data: { code: ErrorCode.UNAUTHENTICATED, message: 'a token is required' } }));
+      refuse({ code: ErrorCode.UNAUTHENTICATED, message: 'a token is required' });
       return;
     }
-    const result = auth.authenticate(token);
-    if (!result.ok) {
-      next(Object.assign(new Error(result.error.code), { data: result.error }));
-      return;
-    }
-    socket.data.user = result.value;
-    socket.data.activeFiles = {};
-    next();
+    auth
+      .authenticate(token)
+      .then((result) => {
+        if (!result.ok) return refuse(result.error);
+        socket.data.user = result.value;
+        socket.data.activeFiles = {};
+        next();
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'handshake authentication failed');
+        refuse({ code: ErrorCode.UNAVAILABLE, message: 'authentication is unavailable; retry' });
+      });
   });
 
   io.on('connection', (socket) => {
@@ -140,6 +147,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       if (mine?.size === 0) byUser.delete(user.userId);
       metrics.sockets.dec();
       for (const roomId of [...conn.rooms.keys()]) void leaveRoom(conn, roomId, false);
+      void withdrawRequests(conn);
     });
   });
 
@@ -208,7 +216,9 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       }
       case 'room:requestJoin': {
         const r = await rooms.requestJoin(p['roomId'] as string, user, p['role'] as 'editor' | 'viewer');
-        return r.ok ? { ok: true, requestId: r.value.requestId } : { ok: false, error: r.error };
+        if (!r.ok) return { ok: false, error: r.error };
+        conn.requestedRooms.add(p['roomId'] as string);
+        return { ok: true, requestId: r.value.requestId };
       }
       case 'room:answerJoin':
         return done(await rooms.answerJoin(p['roomId'] as string, p['requestId'] as string, p['decision'] as 'editor' | 'viewer' | 'deny', user));
@@ -272,21 +282,30 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     if (!list.ok) return { ok: false, error: list.error };
     const { room, roomUuid, you } = joined.value;
     const socket = conn.socket;
-    const wasJoined = conn.rooms.has(roomId);
+    conn.requestedRooms.delete(roomId);
+    // Was any connection of this user (on any node) already in the room? Then nobody comes online.
+    const before = await io.in(`member:${roomId}:${conn.user.userId}`).fetchSockets();
+    const cameOnline = before.every((s) => s.id === socket.id);
     conn.rooms.set(roomId, { roomUuid, role: you.role, participant: you });
     socket.data.activeFiles[roomId] ??= null;
     await socket.join([`room:${roomId}`, `member:${roomId}:${conn.user.userId}`]);
     const online = await onlinePresence(roomId);
     const participants = joined.value.participants.map((pp) => withPresence(pp, online));
     const me = withPresence(you, online);
-    if (!wasJoined) socket.to(`room:${roomId}`).emit('participant:joined', { ...me, roomId });
+    // A brand-new participant was announced by the domain (participant:joined); an existing one
+    // coming online is a presence change.
+    if (cameOnline) socket.to(`room:${roomId}`).emit('participant:updated', { ...me, roomId });
     updateRoomGauge();
     return { ok: true, room, you: me, participants, files: list.value, limits };
   }
 
-  /** Leaves a room: closes its files, leaves its channels, tells the others if this was the user's last socket there. */
-  async function leaveRoom(conn: Connection, roomId: string, explicit: boolean): Promise<void> {
-    if (!conn.rooms.delete(roomId)) return;
+  /**
+   * Leaves a room: closes its files, leaves its channels, and if this was the user's last socket
+   * there, tells the room the user went offline (unless `removed`: then `participant:left` says it).
+   */
+  async function leaveRoom(conn: Connection, roomId: string, explicit: boolean, removed = false): Promise<void> {
+    const joined = conn.rooms.get(roomId);
+    if (!joined || !conn.rooms.delete(roomId)) return;
     for (const [fileId, open] of [...conn.files]) if (open.roomId === roomId) closeFile(conn, fileId);
     delete conn.socket.data.activeFiles[roomId];
     if (explicit || conn.socket.connected) {
@@ -295,10 +314,20 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     }
     // Other sockets of the same user (other windows, other nodes) may still be in the room.
     const still = await io.in(`member:${roomId}:${conn.user.userId}`).fetchSockets();
-    if (still.every((s) => s.id === conn.socket.id)) {
-      io.to(`room:${roomId}`).emit('participant:left', { roomId, userId: conn.user.userId });
+    if (!removed && still.every((s) => s.id === conn.socket.id)) {
+      io.to(`room:${roomId}`).emit('participant:updated', { ...joined.participant, online: false, activeFileId: null, roomId });
     }
     updateRoomGauge();
+  }
+
+  /** Ends the pending join requests of a user whose last connection went away. */
+  async function withdrawRequests(conn: Connection): Promise<void> {
+    if (conn.requestedRooms.size === 0) return;
+    const still = await io.in(`user:${conn.user.userId}`).fetchSockets();
+    if (still.some((s) => s.id !== conn.socket.id)) return;
+    for (const roomId of conn.requestedRooms) {
+      await rooms.withdrawJoinRequest(roomId, conn.user.userId).catch((err: unknown) => logger.warn({ err }, 'withdrawing a join request failed'));
+    }
   }
 
   async function openFile(conn: Connection, p: Record<string, unknown>): Promise<Reply> {
@@ -410,12 +439,17 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       selections: p['selections'] as { anchor: number; head: number }[],
       ...(p['visible'] ? { visible: p['visible'] as { start: number; end: number } } : {}),
     };
-    conn.socket.volatile.to(`file:${fileId}`).emit('cursor', cursor);
+    // Not volatile: the rate limiter bounds the volume, and a dropped update would leave the
+    // receiver showing a stale position (the latest one is the one that matters).
+    conn.socket.to(`file:${fileId}`).emit('cursor', cursor);
   }
 
   async function updatePresence(conn: Connection, roomId: string, activeFileId: string | null): Promise<Reply | undefined> {
     const joined = conn.rooms.get(roomId);
     if (!joined) return fail(ErrorCode.NOT_JOINED, 'join the room first');
+    if (activeFileId !== null && !(await files.get(roomId, activeFileId, conn.user)).ok) {
+      return fail(ErrorCode.FILE_NOT_FOUND, 'no such file in this room');
+    }
     conn.socket.data.activeFiles[roomId] = activeFileId;
     joined.participant = { ...joined.participant, activeFileId, online: true };
     io.to(`room:${roomId}`).emit('participant:updated', { ...joined.participant, roomId });
@@ -468,16 +502,16 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       })().catch((err) => logger.warn({ err }, 'participant update failed'));
     }),
     events.on('participantAdded', ({ roomId, participant }) => {
-      io.to(`room:${roomId}`).emit('participant:updated', { ...participant, roomId });
+      io.to(`room:${roomId}`).emit('participant:joined', { ...participant, roomId });
     }),
     events.on('participantRemoved', ({ roomId, userId }) => {
       io.to(`member:${roomId}:${userId}`).emit('room:removed', { roomId, reason: 'removed' });
-      for (const c of localMembers(roomId, userId)) void leaveRoom(c, roomId, true);
+      for (const c of localMembers(roomId, userId)) void leaveRoom(c, roomId, true, true);
       io.to(`room:${roomId}`).emit('participant:left', { roomId, userId });
     }),
     events.on('roomDeleted', ({ roomId }) => {
       io.to(`room:${roomId}`).emit('room:removed', { roomId, reason: 'deleted' });
-      for (const c of localMembers(roomId)) void leaveRoom(c, roomId, true);
+      for (const c of localMembers(roomId)) void leaveRoom(c, roomId, true, true);
     }),
     events.on('fileCreated', ({ roomId, file }) => {
       io.to(`room:${roomId}`).emit('file:created', { ...file, roomId });
@@ -492,8 +526,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     events.on('joinRequested', ({ roomId, requestId, ownerId, user, role }) => {
       io.to(`user:${ownerId}`).emit('joinRequest', { roomId, requestId, user, role });
     }),
-    events.on('joinResolved', ({ roomId, requestId, userId, decision }) => {
-      io.to(`user:${userId}`).emit('joinRequest:resolved', { roomId, requestId, decision });
+    events.on('joinResolved', ({ roomId, ownerId, requestId, userId, decision }) => {
+      io.to([`user:${userId}`, `user:${ownerId}`]).emit('joinRequest:resolved', { roomId, requestId, decision });
     }),
   ];
 

@@ -74,7 +74,7 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     }
   }
 
-  it('6 clients typing at random into 3 files all end with the database’s text (seeded)', async function () {
+  it('6 clients typing at random into 3 files, two of them losing their connection, all end with the database’s text (seeded)', async function () {
     this.timeout(40_000);
     const seed = seedFromEnv();
     console.log(`      seed=${seed} (replay with SEED=${seed})`);
@@ -93,7 +93,11 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     }
 
     const letters = 'abcdef';
+    // Two transport drops at seeded moments: those clients reconnect, re-open and resend meanwhile.
+    const drops = new Map([[rnd.range(5, 20), rnd.int(cs.length)], [rnd.range(21, 35), rnd.int(cs.length)]]);
     for (let round = 0; round < 40; round++) {
+      const drop = drops.get(round);
+      if (drop !== undefined && cs[drop]!.socket.connected) cs[drop]!.socket.io.engine.close();
       for (let i = 0; i < cs.length; i++) {
         const doc = rnd.pick(docs[i]!);
         const len = doc.text.length;
@@ -107,6 +111,7 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
       if (rnd.chance(0.5)) await new Promise((r) => setTimeout(r, rnd.int(4)));
     }
 
+    const committed: number[] = [];
     for (let f = 0; f < fileIds.length; f++) {
       const fileId = fileIds[f]!;
       const fileDocs = docs.map((d) => d[f]!);
@@ -119,6 +124,7 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
       assert.deepEqual(await fileDocs[0]!.verify(), { head: stored.version, match: true });
       const rows = await assertGaplessLog(knex(), fileId);
       assert.equal(rows, stored.version, 'one row per version');
+      committed.push(rows);
       // Every ack a client got is exactly one row, and every row was acknowledged to someone.
       const acked = fileDocs.reduce((n, d) => n + d.effects.filter((e) => e.type === 'acked').length, 0);
       assert.equal(acked, rows, `acks vs rows on file ${f} (seed ${seed})`);
@@ -129,6 +135,7 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
         .select('client_id', 'seq');
       assert.deepEqual(dup, []);
     }
+    console.log(`      committed ops per file: ${committed.join(', ')}`);
   });
 
   it('N simultaneous submissions at one base version commit gaplessly, each rebased over the earlier ones', async () => {
@@ -226,6 +233,13 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     const da = await a.openFile(roomId, fileId);
     const db = await b.openFile(roomId, fileId);
     const firstSid = a.socket.id;
+    const submits: [number, Reply][] = [];
+    const original = a.request.bind(a);
+    a.request = async (event, payload) => {
+      const reply = await original(event, payload);
+      if (event === 'op:submit') submits.push([(payload as { seq: number }).seq, reply]);
+      return reply;
+    };
 
     da.type(0, 'lost? ');
     // The submission is flushed before the transport closes (engine.io drains its write buffer),
@@ -240,6 +254,10 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     const seq = sends[0]!.type === 'send' ? sends[0]!.submission.seq : -1;
     const rows = await knex()('file_ops').where({ file_id: fileId, client_id: da.clientId, seq }).select('version');
     assert.equal(rows.length, 1, 'committed exactly once');
+    // The first submission's ack was indeed lost (the request failed locally), yet it was committed.
+    assert.equal(submits[0]?.[0], seq);
+    assert.equal(submits[0]?.[1].ok, false, `the first ack arrived: ${JSON.stringify(submits[0])}`);
+    assert.ok(da.effects.some((e) => e.type === 'acked' && e.seq === seq && e.version === Number(rows[0].version)), 'acknowledged later, as the committed version');
     assert.equal(stored.text.split('lost? ').length, 2);
     assert.equal(da.text, stored.text);
     assert.equal(db.text, stored.text);
