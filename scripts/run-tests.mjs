@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The root test runner (`npm test` builds first, then runs this). Runs every compiled test file,
-// {protocol,backend,extension}/dist/**/*.test.js, in one Mocha process with the spec reporter, then
+// {protocol,client,backend,extension}/dist/**/*.test.js, in one Mocha process with the spec reporter, then
 // prints a last line "N passed, N failed" (", N skipped" when tests are pending).
 // Exits 1 if a test or hook failed or if no test ran.
 //
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Mocha from 'mocha';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['protocol', 'backend', 'extension'];
+const packages = ['protocol', 'client', 'backend', 'extension'];
 
 function usage(message) {
   console.error(`run-tests: ${message}`);
@@ -64,7 +64,7 @@ async function run() {
   const timeout = parseTimeout(process.env.MOCHA_TIMEOUT);
   const files = packages.flatMap((name) => findTests(path.join(root, name, 'dist'))).sort();
   if (files.length === 0) {
-    console.error('run-tests: no compiled test files found under {protocol,backend,extension}/dist (did the build run?)');
+    console.error('run-tests: no compiled test files found under {protocol,client,backend,extension}/dist (did the build run?)');
     return { code: 1, line: '0 passed, 0 failed' };
   }
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CollabClient, type FileDoc } from './headless/client';
+import { CollabClient, type FileDoc } from '@collab/client';
 import { forEachDatabase } from './test-support/databases';
 import { assertOk, testTimeout, waitUntil } from './test-support/sockets';
 

@@ -4,7 +4,7 @@
  * no token, password or secret. On PGlite and on PostgreSQL.
  */
 import { strict as assert } from 'node:assert';
-import type { CollabClient } from '../headless/client';
+import type { CollabClient } from '@collab/client';
 import { openDatabase } from '../storage/database';
 import { forEachDatabase } from '../test-support/databases';
 import { handshakeError, openRaw, testTimeout, type RawSocket } from '../test-support/sockets';

@@ -10,7 +10,7 @@ import { startApp, type App } from '../app';
 import type { ServerConfig } from '../config';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { TEST_SCRYPT_COST } from '../domain/passwords';
-import { CollabClient } from '../headless/client';
+import { CollabClient } from '@collab/client';
 import { createLogger, type Logger } from '../observability/logger';
 import type { Database } from '../storage/database';
 

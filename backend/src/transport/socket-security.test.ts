@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import jwt from 'jsonwebtoken';
 import { textHash } from '@collab/protocol';
-import type { CollabClient } from '../headless/client';
+import type { CollabClient } from '@collab/client';
 import { forEachDatabase } from '../test-support/databases';
 import {
   assertOk,

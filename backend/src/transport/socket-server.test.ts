@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { ErrorCode } from '@collab/protocol';
-import type { CollabClient, FileDoc } from '../headless/client';
+import type { CollabClient, FileDoc } from '@collab/client';
 import { forEachDatabase } from '../test-support/databases';
 import { TestServer, type TestUser } from '../test-support/test-app';
 

@@ -138,10 +138,12 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     mine.add(conn);
     void socket.join(`user:${user.userId}`);
     metrics.sockets.inc();
+    logger.debug({ socketId: socket.id, userId: user.userId }, 'socket connected');
 
     registerHandlers(conn);
 
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
+      logger.debug({ socketId: socket.id, userId: user.userId, reason }, 'socket disconnected');
       connections.delete(socket.id);
       mine?.delete(conn);
       if (mine?.size === 0) byUser.delete(user.userId);
@@ -385,6 +387,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     const fileId = p['fileId'] as string;
     const reject = (error: ErrorBody): Reply => {
       metrics.opsRejected.inc({ code: error.code });
+      logger.debug({ fileId, userId: conn.user.userId, code: error.code }, 'op refused');
       return { ok: false, error };
     };
     if (closing) return reject({ code: ErrorCode.SHUTTING_DOWN, message: 'the server is shutting down; reconnect' });

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { apply, transform, type TextOp } from '@collab/protocol';
 import { Random, seedFromEnv } from '@collab/protocol/dist/test-support/random';
-import type { CollabClient, FileDoc } from '../headless/client';
+import type { CollabClient, FileDoc } from '@collab/client';
 import { forEachDatabase } from '../test-support/databases';
 import {
   assertGaplessLog,
@@ -234,8 +234,8 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     const db = await b.openFile(roomId, fileId);
     const firstSid = a.socket.id;
     const submits: [number, Reply][] = [];
-    const original = a.request.bind(a);
-    a.request = async (event, payload) => {
+    const original = a.connection.request.bind(a.connection);
+    a.connection.request = async (event, payload) => {
       const reply = await original(event, payload);
       if (event === 'op:submit') submits.push([(payload as { seq: number }).seq, reply]);
       return reply;
@@ -340,8 +340,8 @@ forEachDatabase('recovery from compacted history through sockets', (ctx) => {
 
     // B's re-open at its known version must fail with HISTORY_COMPACTED (observed on the wire).
     const replies: [string, Reply][] = [];
-    const original = b.request.bind(b);
-    b.request = async (event, payload) => {
+    const original = b.connection.request.bind(b.connection);
+    b.connection.request = async (event, payload) => {
       const reply = await original(event, payload);
       replies.push([event, reply]);
       return reply;

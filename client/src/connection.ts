@@ -1,0 +1,158 @@
+/**
+ * One user's connection to a Collab server: a Socket.IO socket on the WebSocket transport, typed
+ * with the protocol's event maps, that reconnects with back-off, asks for a fresh token on every
+ * (re)connection, and reports its status. What to re-join after a reconnection is the caller's
+ * business (`onResume`).
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ErrorBody, ServerToClientEvents } from '@collab/protocol';
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A reply as the server sends it: `ok` plus fields, or an error. */
+export type AnyReply = { ok: true; [key: string]: unknown } | { ok: false; error: ErrorBody };
+
+/** Where the connection stands. */
+export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+/** Options of `CollabConnection.connect`. */
+export interface ConnectionOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  /** Supplies the token for each (re)connection; may sign in again when the old one expired. */
+  readonly token: () => string | Promise<string>;
+  /** Reconnect automatically with back-off. @default true */
+  readonly reconnection?: boolean;
+  /** First and largest reconnection delay (ms). @default 250 and 5000 */
+  readonly reconnectionDelay?: number;
+  readonly reconnectionDelayMax?: number;
+  /** Request timeout (ms). @default 10_000 */
+  readonly timeoutMs?: number;
+}
+
+/** A connection to a Collab server. */
+export class CollabConnection {
+  readonly socket: ClientSocket;
+  private statusValue: ConnectionStatus = 'connecting';
+  private readonly statusListeners = new Set<(status: ConnectionStatus, error?: ErrorBody) => void>();
+  private readonly resumeListeners = new Set<() => Promise<void> | void>();
+  private connectedBefore = false;
+
+  private constructor(private readonly options: ConnectionOptions) {
+    this.socket = io(options.url, {
+      transports: ['websocket'],
+      auth: (cb) => {
+        Promise.resolve()
+          .then(() => options.token())
+          .then((token) => cb({ token }))
+          .catch(() => cb({ token: '' }));
+      },
+      reconnection: options.reconnection ?? true,
+      reconnectionDelay: options.reconnectionDelay ?? 250,
+      reconnectionDelayMax: options.reconnectionDelayMax ?? 5000,
+      forceNew: true,
+    });
+    this.socket.on('connect', () => {
+      const resumed = this.connectedBefore;
+      this.connectedBefore = true;
+      this.setStatus('live');
+      // Every connection after the first resumes: automatic reconnections, and a manual
+      // `connect()` after `disconnect()` (a fresh token), which the manager does not report.
+      if (resumed) void this.resume();
+    });
+    this.socket.on('disconnect', () => this.setStatus(this.socket.active ? 'reconnecting' : 'offline'));
+    this.socket.on('connect_error', (err: Error & { data?: ErrorBody }) => {
+      this.setStatus(this.socket.active ? 'reconnecting' : 'offline', err.data);
+    });
+  }
+
+  /** Connects; resolves once the handshake is accepted, rejects with the server's error otherwise. */
+  static connect(options: ConnectionOptions): Promise<CollabConnection> {
+    const connection = new CollabConnection(options);
+    return new Promise((resolve, reject) => {
+      const onConnect = (): void => {
+        connection.socket.off('connect_error', onError);
+        resolve(connection);
+      };
+      const onError = (err: Error & { data?: ErrorBody }): void => {
+        connection.socket.off('connect', onConnect);
+        connection.close();
+        reject(Object.assign(new Error(err.data?.code ?? err.message), { data: err.data }));
+      };
+      connection.socket.once('connect', onConnect);
+      connection.socket.once('connect_error', onError);
+    });
+  }
+
+  /** The current status. */
+  get status(): ConnectionStatus {
+    return this.statusValue;
+  }
+
+  /** Calls `listener` on every status change (with the refusal, when the server gave one). */
+  onStatus(listener: (status: ConnectionStatus, error?: ErrorBody) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Calls `listener` after every reconnection, in registration order, each awaited. */
+  onResume(listener: () => Promise<void> | void): () => void {
+    this.resumeListeners.add(listener);
+    return () => this.resumeListeners.delete(listener);
+  }
+
+  /** Subscribes to a server event; returns the unsubscribe function. */
+  on<K extends keyof ServerToClientEvents>(event: K, handler: ServerToClientEvents[K]): () => void {
+    // Socket.IO's typed `on` cannot be called with a generic key; the handler type is the map's.
+    const socket = this.socket as unknown as { on(ev: string, h: unknown): void; off(ev: string, h: unknown): void };
+    socket.on(event, handler);
+    return () => socket.off(event, handler);
+  }
+
+  /** Sends a request and resolves with the reply, or with an UNAVAILABLE reply on timeout. */
+  async request(event: keyof ClientToServerEvents, payload: unknown): Promise<AnyReply> {
+    // The typed emitWithAck cannot take an event name chosen at run time; callers check replies.
+    const timed = this.socket.timeout(this.options.timeoutMs ?? 10_000) as unknown as {
+      emitWithAck(ev: string, p: unknown): Promise<AnyReply>;
+    };
+    try {
+      return await timed.emitWithAck(event, payload);
+    } catch {
+      return { ok: false, error: { code: 'UNAVAILABLE', message: `no reply to ${event}` } };
+    }
+  }
+
+  /** Sends a fire-and-forget event (`cursor:update`, `presence:update`). */
+  notify(event: 'cursor:update' | 'presence:update', payload: unknown): void {
+    (this.socket as unknown as { emit(ev: string, p: unknown): void }).emit(event, payload);
+  }
+
+  /** Drops the connection and connects again (e.g. after signing in anew). */
+  reconnectNow(): void {
+    this.socket.disconnect();
+    this.socket.connect();
+  }
+
+  /** Disconnects for good. */
+  close(): void {
+    this.socket.io.opts.reconnection = false;
+    this.socket.close();
+    this.setStatus('offline');
+  }
+
+  private async resume(): Promise<void> {
+    for (const listener of [...this.resumeListeners]) {
+      try {
+        await listener();
+      } catch {
+        // A failed resume of one part must not stop the others; they report their own errors.
+      }
+    }
+  }
+
+  private setStatus(status: ConnectionStatus, error?: ErrorBody): void {
+    if (status === this.statusValue && !error) return;
+    this.statusValue = status;
+    for (const listener of [...this.statusListeners]) listener(status, error);
+  }
+}
