@@ -69,9 +69,19 @@ type FlushState =
    * An applyEdit is running for the first `count` entries of `toEditor`. `applied` is set when its
    * result (true) came back before its echo.
    */
-  | { readonly kind: 'inflight'; readonly count: number; readonly expected: string; readonly applied: boolean }
-  /** Its echo has been processed; its result has not come back yet. */
-  | { readonly kind: 'echoed' }
+  | {
+      readonly kind: 'inflight';
+      readonly count: number;
+      readonly expected: string;
+      readonly applied: boolean;
+      /** The composed op being written, over the editor text it was planned on. */
+      readonly op: TextOp;
+    }
+  /**
+   * Its echo has been processed; its result has not come back yet. `op` is kept (with `clean`:
+   * nothing happened since) in case the result says the "echo" was really the user's typing.
+   */
+  | { readonly kind: 'echoed'; readonly op: TextOp; clean: boolean }
   /** The user typed while it ran: it must fail (VS Code checks the version), and is then re-planned. */
   | { readonly kind: 'invalidated' };
 
@@ -141,9 +151,10 @@ export class DocumentBinding {
       // applyEdit's result is in too.
       this.editor = after;
       this.toEditor.splice(0, flush.count);
-      this.flushState = flush.applied ? { kind: 'idle' } : { kind: 'echoed' };
+      this.flushState = flush.applied ? { kind: 'idle' } : { kind: 'echoed', op: flush.op, clean: true };
       return { kind: 'echo', effects: [] };
     }
+    if (flush.kind === 'echoed') flush.clean = false;
     if (isNoop(op)) {
       this.editor = after;
       return { kind: 'empty', effects: [] };
@@ -195,35 +206,64 @@ export class DocumentBinding {
       return null;
     }
     const edits = this.opToEdits(op);
-    this.flushState = { kind: 'inflight', count, expected, applied: false };
+    this.flushState = { kind: 'inflight', count, expected, applied: false, op };
     return { edits, expected };
   }
 
   /**
    * applyEdit finished. `false` (the document changed meanwhile, or VS Code refused) re-plans from
    * the current state. `true` on an edit the user's typing should have invalidated means the texts
-   * can no longer be reconciled by ops: `needsFullReplace` is set.
+   * can no longer be reconciled by ops: `needsFullReplace` is set. Returns transport effects to
+   * carry out (non-empty when a change taken for the echo turns out to have been the user's typing).
    */
-  flushSettled(applied: boolean): void {
+  flushSettled(applied: boolean): SyncEffect[] {
     const state = this.flushState;
-    if (state.kind === 'idle') return; // `editorReplaced` ended it
+    if (state.kind === 'idle') return []; // `editorReplaced` ended it
     if (state.kind === 'echoed') {
-      // The usual order: echo, then result. (`false` here means the change taken for the echo was
-      // the user typing exactly the text the edit would have produced: the texts agree all the same.)
+      // The usual order: echo, then result.
       this.flushState = { kind: 'idle' };
-      return;
+      return applied ? [] : this.reinterpretEcho(state);
     }
     if (!applied) {
       this.flushState = { kind: 'idle' };
-      return;
+      return [];
     }
     if (state.kind === 'invalidated') {
       this.flushState = { kind: 'idle' };
       this.needsReplace = true;
-      return;
+      return [];
     }
     // Applied, echo not seen yet: it comes as a change event and is matched then.
     this.flushState = { ...state, applied: true };
+    return [];
+  }
+
+  /**
+   * The change taken for our edit's echo was the user typing exactly what the edit would have
+   * written (its applyEdit then failed: the version had moved). Both must count: the user's typing
+   * becomes a local op placed after the remote text, and the remote text is written again.
+   *
+   *   before ─T→ E (model's view: remote text)      before ─U→ E (truth: the user's typing, U ≡ T)
+   *   local L = transform(U, T) then over the rest R of toEditor; toEditor = [transform(T, U), R over L]
+   *
+   * Exact when nothing happened between the echo and this result (the normal case: the result
+   * follows its event at once); otherwise the keystroke stays merged with the remote text.
+   */
+  private reinterpretEcho(state: { readonly op: TextOp; clean: boolean }): SyncEffect[] {
+    if (!state.clean) {
+      // Events arrived between the change and this result (VS Code resolves applyEdit right after
+      // its change event, so this needs a delayed result and fast typing together). The texts
+      // agree as they are; the keystroke stays merged with the remote text.
+      return [];
+    }
+    const t = state.op;
+    const local = transform(t, t, 'right');
+    const rest = this.toEditor.length ? this.toEditor.reduce((a, b) => compose(a, b)) : null;
+    const localOnModel = rest ? transform(local, rest, 'right') : local;
+    const again = transform(t, t, 'left');
+    this.toEditor = rest ? [again, transform(rest, local, 'left')] : [again];
+    this.toEditor = this.toEditor.filter((op) => !isNoop(op));
+    return this.feed({ type: 'local', op: localOnModel });
   }
 
   /**
