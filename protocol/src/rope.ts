@@ -4,16 +4,20 @@
  * The server keeps each open file's head text in one. Applying an operation touches only the chunks
  * its edits fall in; chunk lengths sit in a Fenwick (binary indexed) tree, so finding the chunk of an
  * offset and updating a length are O(log chunks). The tree is rebuilt only when chunks are split or
- * merged, which happens once per several kilobytes of growth or shrinkage.
+ * merged, which happens about once per kilobyte of growth or shrinkage at one place.
+ *
+ * Chunks are small (1–2 KB) on purpose: an edit rebuilds its chunk as a V8 cons string, and the next
+ * `charCodeAt` on it (the surrogate check of the following op) flattens it, copying the whole chunk.
+ * That copy, not the O(log n) lookup, is what a keystroke costs; see docs/benchmarks.md.
  */
 import { ErrorCode, ProtocolError } from './errors';
 import { isHighSurrogate, type TextLike } from './canonical-text';
 import type { TextOp } from './text-op';
 
 /** Chunks grow up to this many code units before they are split in two. */
-const MAX_CHUNK = 8192;
+const MAX_CHUNK = 2048;
 /** Chunks are cut to about this size when a text is loaded or a chunk is split. */
-const TARGET_CHUNK = 4096;
+const TARGET_CHUNK = 1024;
 
 /** One replacement in base-text coordinates, collected from an operation. */
 interface Edit {
