@@ -72,6 +72,16 @@ export class FileSync {
     this.hooks.onChange?.();
   }
 
+  /**
+   * Carries out effects the core produced outside `feed` (the extension's document binding turns
+   * editor changes into effects itself), then notifies `onChange`.
+   */
+  run(effects: readonly SyncEffect[]): void {
+    if (this.disposed) return;
+    for (const effect of effects) this.perform(effect);
+    this.hooks.onChange?.();
+  }
+
   /** Re-opens at the known version after a reconnection (or resyncs when history is gone). */
   async reopen(): Promise<void> {
     const reply = await this.connection.request('file:open', {

@@ -9,7 +9,7 @@
  * This file is compiled by extension/e2e/tsconfig.json to extension/dist/e2e/host.js. It is not a
  * `*.test.js` file, so the root test runner does not load it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
   accessSync,
@@ -61,7 +61,7 @@ export const HOST_DIR = process.env.COLLAB_E2E_HOST_DIR ?? path.join(EXTENSION_R
 export const CHROMIUM_PATH = process.env.COLLAB_E2E_CHROMIUM ?? '/usr/bin/chromium';
 
 const CODE_SERVER_ENTRY = path.join(HOST_DIR, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-const INSTALL_HINT = 'run: bash extension/e2e/vscode-host/install.sh';
+const INSTALL_COMMAND = 'bash extension/e2e/vscode-host/install.sh';
 
 /** The code-server version pinned in vscode-host/package.json. */
 export function pinnedCodeServerVersion(): string {
@@ -76,7 +76,16 @@ export function pinnedCodeServerVersion(): string {
 // ---------------------------------------------------------------------------------------------------
 // Availability (for skip-with-reason)
 
-export type E2eAvailability = { ok: true } | { ok: false; reason: string };
+/**
+ * `reason`: what is missing, one line. `fix`: the command that fixes it (e.g. the install script).
+ * Print both with `describeUnavailable()`: "<reason> (run <fix>)".
+ */
+export type E2eAvailability = { ok: true } | { ok: false; reason: string; fix: string };
+
+/** "<reason> (run <fix>)" for a failed availability check. */
+export function describeUnavailable(availability: { reason: string; fix: string }): string {
+  return `${availability.reason} (run ${availability.fix})`;
+}
 
 /**
  * Whether the e2e tests can run here: Chromium, the installed code-server host (its `.installed`
@@ -86,13 +95,14 @@ export function e2eAvailability(): E2eAvailability {
   try {
     accessSync(CHROMIUM_PATH, fsConstants.X_OK);
   } catch {
-    return { ok: false, reason: `Chromium not found at ${CHROMIUM_PATH} (${INSTALL_HINT}, or set COLLAB_E2E_CHROMIUM)` };
+    const hint = process.env.COLLAB_E2E_CHROMIUM ? ' (set by COLLAB_E2E_CHROMIUM)' : '';
+    return { ok: false, reason: `Chromium not found at ${CHROMIUM_PATH}${hint}`, fix: INSTALL_COMMAND };
   }
   let version: string;
   try {
     version = pinnedCodeServerVersion();
   } catch (error) {
-    return { ok: false, reason: String(error instanceof Error ? error.message : error) };
+    return { ok: false, reason: String(error instanceof Error ? error.message : error), fix: INSTALL_COMMAND };
   }
   const expected = `code-server@${version} node-abi=${process.versions.modules}`;
   const stampFile = path.join(HOST_DIR, '.installed');
@@ -100,18 +110,18 @@ export function e2eAvailability(): E2eAvailability {
   try {
     stamp = readFileSync(stampFile, 'utf8').trim();
   } catch {
-    return { ok: false, reason: `VS Code host (code-server ${version}) is not installed in ${HOST_DIR} (${INSTALL_HINT})` };
+    return { ok: false, reason: `the VS Code host (code-server ${version}) is not installed in ${path.relative(REPO_ROOT, HOST_DIR) || HOST_DIR}`, fix: INSTALL_COMMAND };
   }
   if (stamp !== expected) {
-    return { ok: false, reason: `VS Code host stamp is "${stamp}", expected "${expected}" (${INSTALL_HINT})` };
+    return { ok: false, reason: `the VS Code host stamp is "${stamp}", expected "${expected}"`, fix: INSTALL_COMMAND };
   }
   if (!existsSync(CODE_SERVER_ENTRY)) {
-    return { ok: false, reason: `${CODE_SERVER_ENTRY} is missing (${INSTALL_HINT} --force)` };
+    return { ok: false, reason: `${CODE_SERVER_ENTRY} is missing`, fix: `${INSTALL_COMMAND} --force` };
   }
   try {
     require.resolve('playwright-core');
   } catch {
-    return { ok: false, reason: 'playwright-core is not installed (run: npm ci at the repository root)' };
+    return { ok: false, reason: 'playwright-core is not installed', fix: 'npm ci (at the repository root)' };
   }
   return { ok: true };
 }
@@ -291,6 +301,12 @@ export interface StartVsCodeOptions {
    * extensions dir. Default: our extension (extension/). Pass `null` for none.
    */
   extensionDevelopmentPath?: string | null;
+  /**
+   * .vsix files to install with `code-server --install-extension` (same isolated dirs) before the
+   * server starts. Usually combined with `extensionDevelopmentPath: null`. `extensionId` is then
+   * taken from the first installed package.
+   */
+  vsix?: string[];
   /** Extra environment for code-server, inherited by the extension host. */
   env?: Record<string, string>;
   /** Merged over DEFAULT_SETTINGS into <user-data-dir>/User/settings.json. */
@@ -395,13 +411,75 @@ async function waitForHealthz(url: string, child: ChildProcess, deadline: number
   }
 }
 
+let bundleChecked = false;
+
+/**
+ * When our extension's package.json "main" points at the esbuild bundle (out/...), rebuilds that bundle
+ * once per process (`node extension/esbuild.mjs --production`, well under a second), so the hosts run the
+ * current sources, exactly as packaged (esbuild compiles extension/, protocol/ and client/ from their
+ * TypeScript sources; it does not type-check: `npm run build` does). COLLAB_E2E_NO_BUNDLE=1 skips this.
+ */
+export function ensureBundle(): void {
+  if (bundleChecked || process.env.COLLAB_E2E_NO_BUNDLE === '1') return;
+  const { main } = readExtensionManifest(EXTENSION_ROOT);
+  if (main && path.resolve(EXTENSION_ROOT, main).startsWith(path.join(EXTENSION_ROOT, 'out') + path.sep)) {
+    const result = spawnSync(process.execPath, [path.join(EXTENSION_ROOT, 'esbuild.mjs'), '--production'], {
+      cwd: EXTENSION_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    if (result.status !== 0) {
+      throw new Error(`e2e: bundling the extension failed (node extension/esbuild.mjs --production, exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+    }
+  }
+  bundleChecked = true;
+}
+
+/** The code-server command line that runs with a host's isolated dirs (for CLI calls such as --install-extension). */
+function codeServerCli(dirs: { userDataDir: string; extensionsDir: string; configFile: string }): string[] {
+  return [CODE_SERVER_ENTRY, '--user-data-dir', dirs.userDataDir, '--extensions-dir', dirs.extensionsDir, '--config', dirs.configFile];
+}
+
+/**
+ * Installs a .vsix into an extensions dir with `code-server --install-extension` (no server runs) and
+ * returns the installed extension's id ("publisher.name"), read from the folder it created.
+ */
+export function installVsix(
+  vsix: string,
+  dirs: { userDataDir: string; extensionsDir: string; configFile: string; env?: Record<string, string> },
+): string {
+  const file = path.resolve(vsix);
+  if (!existsSync(file)) throw new Error(`e2e: ${file} does not exist (npm run package)`);
+  const before = new Set(readdirSync(dirs.extensionsDir));
+  mkdirSync(path.dirname(dirs.configFile), { recursive: true });
+  if (!existsSync(dirs.configFile)) writeFileSync(dirs.configFile, 'auth: none\ncert: false\n');
+  const result = spawnSync(process.execPath, [...codeServerCli(dirs), '--install-extension', file], {
+    encoding: 'utf8',
+    env: { ...cleanEnv(), ...dirs.env },
+    timeout: 60_000,
+  });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.status !== 0 || !/was successfully installed/.test(output)) {
+    throw new Error(`e2e: code-server --install-extension ${file} failed (exit ${result.status ?? result.signal}):\n${output}`);
+  }
+  const added = readdirSync(dirs.extensionsDir).filter((name) => !before.has(name) && !name.startsWith('.') && name !== 'extensions.json');
+  for (const name of added) {
+    const manifestFile = path.join(dirs.extensionsDir, name, 'package.json');
+    if (existsSync(manifestFile)) {
+      const manifest = readExtensionManifest(path.dirname(manifestFile));
+      return `${manifest.publisher}.${manifest.name}`;
+    }
+  }
+  throw new Error(`e2e: ${file} installed, but no new extension folder appeared in ${dirs.extensionsDir}:\n${output}`);
+}
+
 /**
  * Starts an isolated code-server and a headless Chromium window on it, opens `workspaceDir`, and waits
  * for the workbench and the Explorer. Always call `stop()` (also on failure paths: use try/finally).
  */
 export async function startVsCode(options: StartVsCodeOptions): Promise<VsCodeHost> {
   const availability = e2eAvailability();
-  if (!availability.ok) throw new Error(`e2e host unavailable: ${availability.reason}`);
+  if (!availability.ok) throw new Error(`e2e host unavailable: ${describeUnavailable(availability)}`);
   const { chromium } = await import('playwright-core');
 
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -431,22 +509,33 @@ export async function startVsCode(options: StartVsCodeOptions): Promise<VsCodeHo
     JSON.stringify({ ...DEFAULT_SETTINGS, ...options.settings }, null, 2),
   );
 
+  const cleanupState = () => {
+    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+  };
+
   // Extension, installed by symlink (no copy, no registration; require() resolves from the real path).
   let extensionId: string | undefined;
   const devPath = options.extensionDevelopmentPath === undefined ? EXTENSION_ROOT : options.extensionDevelopmentPath;
   if (devPath !== null) {
     const real = path.resolve(devPath);
+    if (real === EXTENSION_ROOT) ensureBundle();
     const manifest = readExtensionManifest(real);
     if (manifest.main && !existsSync(path.resolve(real, manifest.main)) && !existsSync(path.resolve(real, `${manifest.main}.js`))) {
-      throw new Error(`e2e: ${manifest.main} of ${real} does not exist (build first: npm run build)`);
+      throw new Error(`e2e: ${manifest.main} of ${real} does not exist (build first: npm run build && npm run bundle -w extension)`);
     }
     extensionId = `${manifest.publisher}.${manifest.name}`;
     symlinkSync(real, path.join(extensionsDir, `${extensionId}-${manifest.version}`), 'dir');
   }
-
-  const cleanupState = () => {
-    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
-  };
+  // Packaged extensions, installed the way a user would (code-server --install-extension).
+  for (const vsix of options.vsix ?? []) {
+    try {
+      const installed = installVsix(vsix, { userDataDir, extensionsDir, configFile: path.join(xdg.XDG_CONFIG_HOME, 'code-server', 'config.yaml'), env: xdg });
+      extensionId ??= installed;
+    } catch (error) {
+      cleanupState();
+      throw error;
+    }
+  }
 
   // code-server, in its own session/process group (detached = setsid).
   const port = await freePort();
@@ -691,11 +780,32 @@ async function waitForQuickInputDone(page: Page, valueBefore: string, timeoutMs 
   );
 }
 
-/** Runs a command by its palette title (e.g. "Collab: Show Log"): F1, fill ">Title", pick the row. */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  const input = await openQuickInput(page, 'F1');
-  await input.fill(`>${title}`);
-  await acceptRow(page, quickPickRow(page, title));
+/**
+ * Runs a command by its palette title (e.g. "Collab: Show Log"): F1, fill ">Title", pick the row.
+ * The palette lists only the commands known when it opens, and right after startup the extensions'
+ * contributions may not be registered yet (seen with a .vsix-installed extension): when the row does
+ * not show up within a few seconds, it closes the palette and opens it again, until `timeoutMs`.
+ */
+export async function runCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const input = await openQuickInput(page, 'F1');
+    await input.fill(`>${title}`);
+    const row = quickPickRow(page, title);
+    try {
+      await row.first().waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(4000, deadline - Date.now())) });
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        throw new Error(`e2e: "${title}" is not in the Command Palette (is the extension installed, and its contribution registered?): ${String(error)}`);
+      }
+      await page.keyboard.press('Escape');
+      await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+      await sleep(250);
+      continue;
+    }
+    await acceptRow(page, row);
+    return;
+  }
 }
 
 /**

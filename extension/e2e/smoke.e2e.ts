@@ -15,6 +15,7 @@ import path from 'node:path';
 import {
   OUTPUT_DIR,
   contributedCommandTitle,
+  describeUnavailable,
   e2eAvailability,
   isAlive,
   openFile,
@@ -125,7 +126,7 @@ if (typeof describe === 'function') {
     it('runs "Collab: Show Log" and the Output panel shows the Collab channel', async function () {
       const availability = e2eAvailability();
       if (!availability.ok) {
-        console.log(`    skipped: ${availability.reason}`);
+        console.log(`    skipped: ${describeUnavailable(availability)}`);
         this.skip();
       }
       await runSmoke((line) => console.log(`    ${line}`));
@@ -136,7 +137,7 @@ if (typeof describe === 'function') {
 if (require.main === module) {
   const availability = e2eAvailability();
   if (!availability.ok) {
-    console.error(`e2e smoke: cannot run: ${availability.reason}`);
+    console.error(`e2e smoke: cannot run: ${describeUnavailable(availability)}`);
     process.exit(1);
   }
   const stopOnSignal = (sig: NodeJS.Signals) => {

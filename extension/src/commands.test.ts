@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ALL_COMMAND_IDS, CommandId } from './commands';
+import { ALL_COMMAND_IDS, COMMAND_TITLES, CommandId, InternalCommandId } from './commands';
 
 interface ContributedCommand {
   command: string;
@@ -12,7 +12,7 @@ interface ContributedCommand {
 interface ExtensionManifest {
   main?: string;
   activationEvents?: string[];
-  contributes?: { commands?: ContributedCommand[] };
+  contributes?: { commands?: ContributedCommand[]; menus?: Record<string, Array<{ command: string; when?: string }>> };
 }
 
 // Compiled to extension/dist/commands.test.js, so the manifest is one directory up.
@@ -52,11 +52,26 @@ describe('extension commands: CommandId and package.json', () => {
     );
   });
 
-  it('activates on its commands only (VS Code derives onCommand events from contributes.commands)', () => {
+  it('gives every command its title from COMMAND_TITLES', () => {
+    for (const c of contributed) assert.equal(c.title, COMMAND_TITLES[c.command as CommandId], c.command);
+  });
+
+  it('does not contribute internal commands, and menus only name contributed commands', () => {
+    for (const id of Object.values(InternalCommandId)) assert.ok(!contributedIds.includes(id), `${id} is internal`);
+    for (const [menu, entries] of Object.entries(manifest.contributes?.menus ?? {})) {
+      for (const entry of entries) assert.ok(contributedIds.includes(entry.command), `${menu}: ${entry.command} is not a contributed command`);
+    }
+  });
+
+  it('activates at startup, on its join links and on its collab: file system (VS Code derives onCommand events)', () => {
+    const allowed = ['onStartupFinished', 'onUri', 'onFileSystem:collab'];
     for (const event of manifest.activationEvents ?? []) {
+      if (allowed.includes(event)) continue;
       assert.ok(event.startsWith('onCommand:'), `unexpected activation event ${event}`);
       assert.ok((ALL_COMMAND_IDS as readonly string[]).includes(event.slice('onCommand:'.length)), event);
     }
-    assert.equal(manifest.main, './dist/extension.js');
+    assert.ok(manifest.activationEvents?.includes('onUri'), 'join links need onUri');
+    assert.ok(manifest.activationEvents?.includes('onFileSystem:collab'), 'a restored guest folder needs onFileSystem:collab');
+    assert.equal(manifest.main, './out/extension.js', 'the esbuild bundle (extension/esbuild.mjs) is what runs and ships');
   });
 });

@@ -128,6 +128,11 @@ export class DocumentBinding {
     return this.toEditor.length > 0;
   }
 
+  /** The remote ops the editor does not show yet, composed into one op over `editorText`; null when none. */
+  get pendingEditorOp(): TextOp | null {
+    return this.toEditor.length > 0 ? this.toEditor.reduce((a, b) => compose(a, b)) : null;
+  }
+
   /** True when the editor must be repaired by replacing its whole text with `modelText`. */
   get needsFullReplace(): boolean {
     return this.needsReplace;

@@ -1,0 +1,277 @@
+/**
+ * The host's side of a session: local `file:` documents bound to room files. A document the host
+ * shows in an editor is shared (created in the room from its text, then bound with the editor's
+ * text winning) unless excluded; a document of a file already in the room is bound with the room's
+ * text winning (it may have changed while the document was closed). Documents stay bound until
+ * they close; the room file stays open for the whole session. Also shares files from disk (Share
+ * File / Share Folder) with the exclusion rules.
+ */
+import * as vscode from 'vscode';
+import { ErrorCode, type FileInfo } from '@collab/protocol';
+import type { CollabSession, Outcome } from '../session/collab-session';
+import type { FileChange } from '../session/room-state';
+import type { DocumentRouter } from '../sync/document-router';
+import type { Settings } from '../config';
+import type { Logger } from '../util/log';
+import { GitignoreRules } from '../share/gitignore';
+import { ShareReport, checkContent, checkText, pathVerdict, type SkipReason } from '../share/share-filter';
+import { folderRelative, roomPathFor, type FolderRef } from './room-paths';
+import { languageOf } from '../share/language';
+
+/** Where sharing one file ended. */
+export type ShareOutcome = { readonly ok: true; readonly file: FileInfo; readonly existed: boolean } | { readonly ok: false; readonly reason: SkipReason; readonly detail?: string };
+
+/** A host's bound documents and shared files. */
+export class HostFiles implements vscode.Disposable {
+  /** Local URI (string) → room file id, for every file this session shared or bound. */
+  private readonly byUri = new Map<string, string>();
+  private readonly uriById = new Map<string, vscode.Uri>();
+  private readonly gitignores = new Map<string, Promise<GitignoreRules>>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly inProgress = new Map<string, Promise<ShareOutcome>>();
+  private readonly notifiedSkips = new Set<string>();
+
+  constructor(
+    private readonly session: CollabSession,
+    private readonly router: DocumentRouter,
+    private readonly settings: () => Settings,
+    private readonly log: Logger,
+  ) {
+    this.disposables.push(
+      vscode.window.onDidChangeVisibleTextEditors((editors) => this.onVisible(editors)),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.gitignores.clear()),
+      vscode.workspace.onDidSaveTextDocument((d) => {
+        if (d.uri.path.endsWith('/.gitignore')) this.gitignores.clear();
+      }),
+    );
+    this.disposables.push({ dispose: this.session.onDidChangeFiles((changes) => this.onFiles(changes)).dispose });
+  }
+
+  /** Shares the active editor's document and binds every visible one (at session start). */
+  async start(): Promise<void> {
+    const active = vscode.window.activeTextEditor?.document;
+    if (active && active.uri.scheme === 'file') await this.shareDocument(active, true);
+    await this.onVisible(vscode.window.visibleTextEditors);
+  }
+
+  /**
+   * The room file of a local URI: the one it was shared as, else the room file at its path unless
+   * that one belongs to another local file of ours (two files outside the workspace with one name).
+   */
+  fileIdOf(uri: vscode.Uri): string | undefined {
+    const known = this.byUri.get(uri.toString());
+    if (known) return known;
+    const atPath = this.session.state.fileByPath(this.roomPath(uri))?.id;
+    const owner = atPath ? this.uriById.get(atPath) : undefined;
+    return atPath && (!owner || owner.toString() === uri.toString()) ? atPath : undefined;
+  }
+
+  /** The room path for sharing `uri`: its own, or `name (2).ext` when a file of ours has it. */
+  private freePath(uri: vscode.Uri): string {
+    const path = this.roomPath(uri);
+    if (!this.session.state.fileByPath(path)) return path;
+    const dot = path.lastIndexOf('.');
+    const slash = path.lastIndexOf('/');
+    const [stem, ext] = dot > slash + 1 ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
+    for (let n = 2; ; n++) {
+      const candidate = `${stem} (${n})${ext}`;
+      if (!this.session.state.fileByPath(candidate)) return candidate;
+    }
+  }
+
+  /** The local URI of a room file, if this host has one. */
+  uriOf(fileId: string): vscode.Uri | undefined {
+    return this.uriById.get(fileId);
+  }
+
+  /**
+   * Shares a document (if needed) and binds it. `explicit` (Share File, the active editor at start)
+   * reports a refusal to the user; automatic sharing only logs it.
+   */
+  shareDocument(document: vscode.TextDocument, explicit: boolean): Promise<ShareOutcome> {
+    const key = document.uri.toString();
+    const running = this.inProgress.get(key);
+    if (running) return running;
+    const promise = this.doShareDocument(document, explicit).finally(() => this.inProgress.delete(key));
+    this.inProgress.set(key, promise);
+    return promise;
+  }
+
+  /** Shares files from disk (Share File on a closed file, Share Folder); returns the report. */
+  async shareUris(uris: readonly vscode.Uri[], token?: vscode.CancellationToken, progress?: (done: number) => void): Promise<ShareReport> {
+    const report = new ShareReport();
+    let done = 0;
+    for (const uri of uris) {
+      if (token?.isCancellationRequested) break;
+      const path = this.roomPath(uri);
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      const outcome = open ? await this.shareDocument(open, false) : await this.shareFromDisk(uri);
+      if (outcome.ok) {
+        if (outcome.existed) report.addSkipped(path, 'exists');
+        else report.addShared(path);
+      } else {
+        report.addSkipped(path, outcome.reason);
+        if (outcome.reason === 'failed') this.log.warn(`sharing ${path} failed: ${outcome.detail ?? ''}`);
+      }
+      progress?.(++done);
+    }
+    return report;
+  }
+
+  /** The room path of a local URI. */
+  roomPath(uri: vscode.Uri): string {
+    return roomPathFor(folderRefs(), uri.path);
+  }
+
+  /** Stops listening; bound documents are detached. */
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.router.clear();
+  }
+
+  private async onVisible(editors: readonly vscode.TextEditor[]): Promise<void> {
+    for (const editor of editors) {
+      const document = editor.document;
+      if (document.uri.scheme !== 'file' || this.router.fileOf(document.uri)) continue;
+      const known = this.fileIdOf(document.uri);
+      if (known || this.settings().shareOpenedFiles) await this.shareDocument(document, false);
+    }
+  }
+
+  private async doShareDocument(document: vscode.TextDocument, explicit: boolean): Promise<ShareOutcome> {
+    if (this.session.isEnded) return { ok: false, reason: 'failed', detail: 'the session ended' };
+    const existing = this.fileIdOf(document.uri);
+    if (existing) return this.bind(document, existing, 'room', true);
+    const path = this.freePath(document.uri);
+    const verdict = await this.verdict(document.uri, path);
+    if (!verdict.ok) return this.skipped(path, verdict.reason, explicit);
+    const limits = this.session.state.limits;
+    const content = checkText(document.getText(), Math.min(limits.maxOpInsertLength, this.settings().maxFileSizeBytes));
+    if (!content.ok) return this.skipped(path, content.reason, explicit);
+    const created = await this.session.createFile(path, document.languageId, content.text);
+    if (!created.ok) {
+      if (created.error.code === ErrorCode.PATH_TAKEN) {
+        const taken = this.session.state.fileByPath(path);
+        if (taken) return this.bind(document, taken.id, 'room', true);
+      }
+      return this.failed(path, created.error.message, explicit);
+    }
+    this.log.info(`shared ${path}`);
+    return this.bind(document, created.value.id, 'editor', false);
+  }
+
+  private async shareFromDisk(uri: vscode.Uri): Promise<ShareOutcome> {
+    const existing = this.fileIdOf(uri);
+    if (existing) return { ok: true, file: this.session.state.file(existing) as FileInfo, existed: true };
+    const path = this.freePath(uri);
+    const verdict = await this.verdict(uri, path);
+    if (!verdict.ok) return { ok: false, reason: verdict.reason };
+    const max = this.settings().maxFileSizeBytes;
+    try {
+      const stat = await vscode.workspace.fs.stat(uri);
+      if (stat.size > max) return { ok: false, reason: 'tooLarge' };
+      const content = checkContent(await vscode.workspace.fs.readFile(uri), max, this.session.state.limits.maxOpInsertLength);
+      if (!content.ok) return { ok: false, reason: content.reason };
+      const created = await this.session.createFile(path, languageOf(uri.path), content.text);
+      if (!created.ok) {
+        if (created.error.code === ErrorCode.PATH_TAKEN) return { ok: false, reason: 'exists' };
+        return { ok: false, reason: 'failed', detail: `${created.error.code}: ${created.error.message}` };
+      }
+      this.remember(uri, created.value.id);
+      return { ok: true, file: created.value, existed: false };
+    } catch (error) {
+      return { ok: false, reason: 'failed', detail: String(error) };
+    }
+  }
+
+  private async bind(document: vscode.TextDocument, fileId: string, mode: 'room' | 'editor', existed: boolean): Promise<ShareOutcome> {
+    this.remember(document.uri, fileId);
+    const opened: Outcome<unknown> = await this.session.openFile(fileId);
+    if (!opened.ok) return { ok: false, reason: 'failed', detail: `${opened.error.code}: ${opened.error.message}` };
+    const file = this.session.sharedFile(fileId);
+    if (!file || document.isClosed) return { ok: false, reason: 'failed', detail: 'the document closed' };
+    if (!this.router.fileOf(document.uri)) this.router.attach(document, file, mode);
+    return { ok: true, file: this.session.state.file(fileId) as FileInfo, existed };
+  }
+
+  private remember(uri: vscode.Uri, fileId: string): void {
+    this.byUri.set(uri.toString(), fileId);
+    this.uriById.set(fileId, uri);
+  }
+
+  private async verdict(uri: vscode.Uri, path: string): Promise<{ ok: true } | { ok: false; reason: 'excluded' | 'gitignored' }> {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const relative = folderRelative(folderRefs(), path);
+    const settings = this.settings();
+    const rules = folder && settings.respectGitignore ? await this.gitignoreOf(folder) : undefined;
+    return pathVerdict(folder ? relative : path, settings.shareExclude, rules);
+  }
+
+  private gitignoreOf(folder: vscode.WorkspaceFolder): Promise<GitignoreRules> {
+    const key = folder.uri.toString();
+    let rules = this.gitignores.get(key);
+    if (!rules) {
+      rules = (async () => {
+        const found = new GitignoreRules();
+        const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/.gitignore'), '{**/node_modules/**,**/.git/**}', 500);
+        for (const uri of files) {
+          try {
+            const content = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+            const dir = uri.path.slice(folder.uri.path.replace(/\/+$/, '').length + 1).replace(/\/?\.gitignore$/, '');
+            found.add(dir, content);
+          } catch (error) {
+            this.log.warn(`cannot read ${uri.fsPath}: ${String(error)}`);
+          }
+        }
+        this.log.debug(`${found.size} .gitignore file(s) in ${folder.name}`);
+        return found;
+      })();
+      this.gitignores.set(key, rules);
+    }
+    return rules;
+  }
+
+  private skipped(path: string, reason: SkipReason, explicit: boolean): ShareOutcome {
+    const why: Record<SkipReason, string> = {
+      excluded: 'it matches collab.share.exclude',
+      gitignored: 'it is ignored by .gitignore',
+      binary: 'it is binary',
+      tooLarge: 'it is larger than collab.share.maxFileSizeKB (or the server limit)',
+      exists: 'it is already shared',
+      failed: 'sharing failed',
+    };
+    const message = `Collab: ${path} is not shared: ${why[reason]}.`;
+    if (explicit) {
+      this.log.info(message);
+      void vscode.window.showWarningMessage(message);
+    } else if (!this.notifiedSkips.has(path)) {
+      // Automatic sharing runs on every change of the visible editors: say it once per file.
+      this.notifiedSkips.add(path);
+      this.log.info(message);
+      vscode.window.setStatusBarMessage(`$(eye-closed) ${message}`, 8000);
+    }
+    return { ok: false, reason };
+  }
+
+  private failed(path: string, detail: string, explicit: boolean): ShareOutcome {
+    this.log.warn(`sharing ${path} failed: ${detail}`);
+    if (explicit) void vscode.window.showErrorMessage(`Collab: sharing ${path} failed: ${detail}`);
+    return { ok: false, reason: 'failed', detail };
+  }
+
+  private onFiles(changes: readonly FileChange[]): void {
+    for (const change of changes) {
+      if (change.kind !== 'deleted') continue;
+      const uri = this.uriById.get(change.file.id);
+      if (!uri) continue;
+      this.router.detach(uri);
+      this.uriById.delete(change.file.id);
+      this.byUri.delete(uri.toString());
+      this.log.info(`${change.file.path} was removed from the room; ${uri.fsPath} is no longer shared`);
+    }
+  }
+}
+
+function folderRefs(): FolderRef[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ name: f.name, path: f.uri.path }));
+}
