@@ -12,19 +12,13 @@
  */
 import { ErrorCode, ProtocolError } from './errors';
 import { isHighSurrogate, type TextLike } from './canonical-text';
-import type { TextOp } from './text-op';
+import { baseLength, replacements, type Replacement, type TextOp } from './text-op';
 
 /** Chunks grow up to this many code units before they are split in two. */
 const MAX_CHUNK = 2048;
 /** Chunks are cut to about this size when a text is loaded or a chunk is split. */
 const TARGET_CHUNK = 1024;
 
-/** One replacement in base-text coordinates, collected from an operation. */
-interface Edit {
-  readonly at: number;
-  readonly remove: number;
-  readonly insert: string;
-}
 
 /** A chunked, mutable text with O(log n) random access and edits proportional to their size. */
 export class Rope implements TextLike {
@@ -82,38 +76,16 @@ export class Rope implements TextLike {
    * apart from rare re-chunking.
    */
   apply(op: TextOp): void {
-    const edits: Edit[] = [];
-    let pos = 0;
-    for (let i = 0; i < op.length; i++) {
-      const c = op[i] as string | number;
-      if (typeof c === 'number' && c > 0) {
-        pos += c;
-        continue;
-      }
-      // Gather an insert and/or the delete right after it into one edit.
-      let insert = '';
-      let remove = 0;
-      if (typeof c === 'string') {
-        insert = c;
-        const next = op[i + 1];
-        if (typeof next === 'number' && next < 0) {
-          remove = -next;
-          i++;
-        }
-      } else {
-        remove = -c;
-      }
-      edits.push({ at: pos, remove, insert });
-      pos += remove;
-    }
-    if (pos !== this.totalLength) {
+    const base = baseLength(op);
+    if (base !== this.totalLength) {
       throw new ProtocolError(
         ErrorCode.OP_BASE_LENGTH_MISMATCH,
-        `operation base length ${pos} differs from text length ${this.totalLength}`,
+        `operation base length ${base} differs from text length ${this.totalLength}`,
       );
     }
+    const edits = replacements(op);
     // Right to left, so each edit's base offsets stay valid for the ones still to come.
-    for (let e = edits.length - 1; e >= 0; e--) this.replace(edits[e] as Edit);
+    for (let e = edits.length - 1; e >= 0; e--) this.replace(edits[e] as Replacement);
   }
 
   /** Replaces the whole text. */
@@ -126,7 +98,7 @@ export class Rope implements TextLike {
    * Applies one edit. The common case (inside one chunk) updates the tree in O(log chunks); when
    * chunks are split, merged or dropped the tree is rebuilt at once, so `locate` is never stale.
    */
-  private replace(edit: Edit): void {
+  private replace(edit: Replacement): void {
     const { at, remove, insert } = edit;
     if (this.chunks.length === 0) {
       this.load(insert);

@@ -12,6 +12,7 @@ import {
   normalize,
   OpBuilder,
   replaceOp,
+  replacements,
   targetLength,
   transform,
   transformPosition,
@@ -133,6 +134,20 @@ describe('text-op properties', function () {
         assert.equal(baseLength(a), text.length);
         assert.ok(checkOpFits(a, text).ok);
         assert.ok(isCanonicalText(afterA));
+      }),
+      propertyParams(),
+    );
+  });
+
+  it('replacements, applied from last to first at their base offsets, equal apply', () => {
+    fc.assert(
+      fc.property(arbDocAndTwoOps(), ({ text, a, afterA }) => {
+        let out = text;
+        const parts = replacements(a);
+        for (let i = 1; i < parts.length; i++) assert.ok(parts[i - 1]!.at + parts[i - 1]!.remove < parts[i]!.at + 1, 'ascending, disjoint');
+        for (const r of [...parts].reverse()) out = out.slice(0, r.at) + r.insert + out.slice(r.at + r.remove);
+        assert.equal(out, afterA);
+        assert.ok(parts.every((r) => r.remove > 0 || r.insert !== ''), 'no empty replacement');
       }),
       propertyParams(),
     );

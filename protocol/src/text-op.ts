@@ -164,6 +164,45 @@ export function apply(op: TextOp, text: string): string {
   return pieces.join('');
 }
 
+/** One replacement of an operation, in base-text offsets: remove `remove` units at `at`, insert `insert` there. */
+export interface Replacement {
+  readonly at: number;
+  readonly remove: number;
+  readonly insert: string;
+}
+
+/**
+ * The operation as a list of non-overlapping replacements in ascending base offsets (an insert and
+ * the delete right after it form one replacement). Applying them from last to first, each at its
+ * base offset, is the same as applying the operation.
+ */
+export function replacements(op: TextOp): Replacement[] {
+  const out: Replacement[] = [];
+  let pos = 0;
+  for (let i = 0; i < op.length; i++) {
+    const c = op[i] as Component;
+    if (typeof c === 'number' && c > 0) {
+      pos += c;
+      continue;
+    }
+    let insert = '';
+    let remove = 0;
+    if (typeof c === 'string') {
+      insert = c;
+      const next = op[i + 1];
+      if (typeof next === 'number' && next < 0) {
+        remove = -next;
+        i++;
+      }
+    } else {
+      remove = -c;
+    }
+    out.push({ at: pos, remove, insert });
+    pos += remove;
+  }
+  return out;
+}
+
 /**
  * The operation that undoes `op`, given the text `op` was applied to.
  * `apply(invert(op, text), apply(op, text)) === text`.

@@ -19,6 +19,7 @@ import {
   diffOp,
   isNoop,
   replaceOp,
+  replacements,
   step,
   toCanonicalText,
   transform,
@@ -322,32 +323,9 @@ export class DocumentBinding {
   /** The replacements of `op` (over `editorText`) as editor edits, in the document's EOL. */
   private opToEdits(op: TextOp): EditorEdit[] {
     const index = new LineIndex(this.editor);
-    const edits: EditorEdit[] = [];
-    let pos = 0;
-    for (let i = 0; i < op.length; i++) {
-      const c = op[i] as string | number;
-      if (typeof c === 'number' && c > 0) {
-        pos += c;
-        continue;
-      }
-      let insert = '';
-      let remove = 0;
-      if (typeof c === 'string') {
-        insert = c;
-        const next = op[i + 1];
-        if (typeof next === 'number' && next < 0) {
-          remove = -next;
-          i++;
-        }
-      } else {
-        remove = -c;
-      }
-      edits.push({
-        range: { start: index.positionAt(pos), end: index.positionAt(pos + remove) },
-        text: this.eol === '\n' ? insert : insert.replace(/\n/g, this.eol),
-      });
-      pos += remove;
-    }
-    return edits;
+    return replacements(op).map(({ at, remove, insert }) => ({
+      range: { start: index.positionAt(at), end: index.positionAt(at + remove) },
+      text: this.eol === '\n' ? insert : insert.replace(/\n/g, this.eol),
+    }));
   }
 }
