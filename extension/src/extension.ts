@@ -9,6 +9,7 @@ import { CommandId } from './commands';
 import { CollabFileSystem } from './guest/collab-fs';
 import { COLLAB_SCHEME } from './guest/collab-path';
 import { shareFile, shareFolder } from './host/share-commands';
+import { PresenceFeatures } from './presence/presence-features';
 import { changeParticipantRole, copyRoomId, removeParticipant } from './session/participant-commands';
 import { JOIN_PATH, roomIdFromQuery } from './session/room-link';
 import { SessionManager } from './session/session-manager';
@@ -36,6 +37,8 @@ export function activate(context: vscode.ExtensionContext): CollabApi {
   const current = sessions;
   context.subscriptions.push(auth, router, fs, current, vscode.workspace.registerFileSystemProvider(COLLAB_SCHEME, fs, { isCaseSensitive: true, isReadonly: false }));
   context.subscriptions.push(new StatusBar(current));
+  const presence = new PresenceFeatures(current.model, current.onDidChangeSession);
+  context.subscriptions.push(presence);
 
   const register = (id: CommandId, run: (...args: unknown[]) => unknown) =>
     context.subscriptions.push(
@@ -48,7 +51,11 @@ export function activate(context: vscode.ExtensionContext): CollabApi {
         }
       }),
     );
-  const notYet = () => vscode.window.showInformationMessage('Collab: following participants is not available yet.');
+  const following = () => {
+    const follow = presence.followController;
+    if (!follow) void vscode.window.showInformationMessage('Collab: you are not in a session.');
+    return follow;
+  };
 
   register(CommandId.ShowLog, () => log.show());
   register(CommandId.SignUp, () => auth.signUp());
@@ -71,8 +78,8 @@ export function activate(context: vscode.ExtensionContext): CollabApi {
   register(CommandId.CopyRoomId, () => copyRoomId(current));
   register(CommandId.ChangeParticipantRole, (arg) => changeParticipantRole(current, arg));
   register(CommandId.RemoveParticipant, (arg) => removeParticipant(current, arg));
-  register(CommandId.FollowParticipant, notYet);
-  register(CommandId.StopFollowing, notYet);
+  register(CommandId.FollowParticipant, (arg) => following()?.follow(arg));
+  register(CommandId.StopFollowing, () => following()?.stop());
 
   context.subscriptions.push(
     vscode.window.registerUriHandler({

@@ -63,9 +63,9 @@ describe('follow state', () => {
       { fileId: 'f1', userId: 'eve', clientId: 'E', version: 3, selections: [{ anchor: 0, head: 0 }], visible: { start: 0, end: 1 } },
     ];
     assert.equal(followPlan(p('bob', 'editor'), 'f1', cursors), undefined, 'no active file');
-    assert.deepEqual(followPlan(p('bob', 'editor', 'f1'), 'f2', cursors), { fileId: 'f1', open: true, reveal: { version: 3, start: 4, end: 9 } });
+    assert.deepEqual(followPlan(p('bob', 'editor', 'f1'), 'f2', cursors), { fileId: 'f1', open: true, reveal: { kind: 'caret', version: 3, start: 4, end: 9 } });
     const withVisible = [{ ...cursors[0]!, visible: { start: 100, end: 300 } }];
-    assert.deepEqual(followPlan(p('bob', 'editor', 'f1'), 'f1', withVisible), { fileId: 'f1', open: false, reveal: { version: 3, start: 100, end: 300 } });
+    assert.deepEqual(followPlan(p('bob', 'editor', 'f1'), 'f1', withVisible), { fileId: 'f1', open: false, reveal: { kind: 'visible', version: 3, start: 100, end: 300 } });
     assert.deepEqual(followPlan(p('bob', 'editor', 'f9'), 'f1', cursors), { fileId: 'f9', open: true });
     assert.equal(followHint('Bob', false), '$(eye) Following Bob');
   });

@@ -15,7 +15,7 @@ export interface FollowPlan {
   /** Whether the file must be opened (our active editor shows another file). */
   readonly open: boolean;
   /** The server-offset range to reveal, at `version`, when known (their visible range, else their caret). */
-  readonly reveal?: { readonly version: number; readonly start: number; readonly end: number };
+  readonly reveal?: { readonly kind: 'visible' | 'caret'; readonly version: number; readonly start: number; readonly end: number };
 }
 
 /** Whom we follow, and the rules for starting and stopping. */
@@ -116,10 +116,10 @@ export function followPlan(followed: Participant, activeFileId: string | undefin
   const theirs = cursors.filter((c) => c.userId === followed.userId && c.fileId === fileId);
   const cursor = theirs[theirs.length - 1];
   let reveal: FollowPlan['reveal'];
-  if (cursor?.visible) reveal = { version: cursor.version, start: cursor.visible.start, end: cursor.visible.end };
+  if (cursor?.visible) reveal = { kind: 'visible', version: cursor.version, start: cursor.visible.start, end: cursor.visible.end };
   else if (cursor?.selections[0]) {
     const s = cursor.selections[0];
-    reveal = { version: cursor.version, start: Math.min(s.anchor, s.head), end: Math.max(s.anchor, s.head) };
+    reveal = { kind: 'caret', version: cursor.version, start: Math.min(s.anchor, s.head), end: Math.max(s.anchor, s.head) };
   }
   return { fileId, open: fileId !== activeFileId, ...(reveal ? { reveal } : {}) };
 }
