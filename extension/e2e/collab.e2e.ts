@@ -178,7 +178,7 @@ async function clickEnd(page: Page, key: 'Control+Home' | 'Control+End' | 'End' 
 }
 
 /** Seconds of concurrent typing in scenario 5. */
-const CONCURRENT_SECONDS = Number(process.env.COLLAB_E2E_CONCURRENT_SECONDS ?? 10);
+const CONCURRENT_SECONDS = Number(process.env.COLLAB_E2E_CONCURRENT_SECONDS ?? 30);
 
 if (typeof describe === 'function') {
   describe('e2e collab: two/three users in real VS Code against a real backend', function () {
@@ -312,15 +312,10 @@ if (typeof describe === 'function') {
       // Concurrent inserts at the same place may interleave, so count characters: nothing lost, nothing doubled.
       const count = (re: RegExp) => (first.match(re) ?? []).length; // line 1 was ">> Hello from Alice"
       console.log(`      line 1 holds a×${count(/a/g)} b×${count(/b/g)} digits×${count(/\d/g)}; full: ${JSON.stringify(first)}`);
-      // KNOWN BUG (found by this test, 2026-11-26): under concurrent typing the converged text holds
-      // MORE characters than were typed (e.g. a×63 b×70 digits×133 for 59 + 60 chunks): some inserts
-      // are duplicated (all three copies agree, so convergence holds). Until it is fixed this check
-      // only warns; COLLAB_E2E_STRICT_CONCURRENT=1 makes it fail.
+      // Fixed 2026-11-26 (document-port.ts): VS Code re-shaped our applyEdit on the active editor and
+      // dropped its version check, so a keystroke racing it got its echo taken for typing and sent back.
       const counts = { a: count(/a/g), b: count(/b/g), digits: count(/\d/g) };
-      const expected = { a: na, b: nb, digits: na + nb };
-      if (process.env.COLLAB_E2E_STRICT_CONCURRENT === '1') assert.deepEqual(counts, expected, 'keystrokes lost or duplicated');
-      else if (JSON.stringify(counts) !== JSON.stringify(expected))
-        console.log(`      WARNING (known bug): keystrokes duplicated: got ${JSON.stringify(counts)}, typed ${JSON.stringify(expected)}`);
+      assert.deepEqual(counts, { a: na, b: nb, digits: na + nb }, 'keystrokes lost or duplicated');
       await A.keyboard.press('Home');
       await B.keyboard.press('Home');
       await pair('5-concurrent', A, B, ['alice (host)', 'bob (guest)']);

@@ -56,8 +56,11 @@ export interface PlannedFlush {
   readonly expected: string;
 }
 
-/** What a change event turned out to be. */
-export type ChangeKind = 'echo' | 'edit' | 'empty';
+/**
+ * What a change event turned out to be. `deferred`: held until the running applyEdit's result tells
+ * whether the change before it was our echo (see `FlushState`).
+ */
+export type ChangeKind = 'echo' | 'edit' | 'empty' | 'deferred';
 
 /**
  * One applyEdit at a time, from `planFlush` until `flushSettled`. VS Code delivers an edit's echo
@@ -76,8 +79,17 @@ type FlushState =
       readonly expected: string;
       readonly applied: boolean;
     }
-  /** Its echo has been processed; its result has not come back yet. */
-  | { readonly kind: 'echoed' }
+  /**
+   * A change that looks like its echo has been processed; its result has not come back yet. Until it
+   * does, that change may still turn out to be the user typing exactly the planned text (then the
+   * result is `false`), so what we undid on taking it for the echo is kept, and later changes wait in
+   * `queued` (they are expressed over the text the candidate left, whichever it was).
+   */
+  | {
+      readonly kind: 'echoed';
+      readonly candidate: { readonly changes: readonly EditorChange[]; readonly editorBefore: string; readonly removed: readonly TextOp[] };
+      readonly queued: (readonly EditorChange[])[];
+    }
   /** The user typed while it ran: it must fail (VS Code checks the version), and is then re-planned. */
   | { readonly kind: 'invalidated' };
 
@@ -119,6 +131,11 @@ export class DocumentBinding {
     return localText(this.sync);
   }
 
+  /** Change events held until the running applyEdit's result is in (`editorText` lags them). */
+  get deferredChanges(): number {
+    return this.flushState.kind === 'echoed' ? this.flushState.queued.length : 0;
+  }
+
   /** True when remote changes wait to be written into the editor. */
   get hasPendingEditorChanges(): boolean {
     return this.toEditor.length > 0;
@@ -145,14 +162,19 @@ export class DocumentBinding {
    */
   onEditorChange(changes: readonly EditorChange[]): { kind: ChangeKind; effects: SyncEffect[] } {
     if (changes.length === 0) return { kind: 'empty', effects: [] };
-    const { op, after } = this.changesToOp(changes);
     const flush = this.flushState;
+    if (flush.kind === 'echoed') {
+      flush.queued.push(changes);
+      return { kind: 'deferred', effects: [] };
+    }
+    const { op, after } = this.changesToOp(changes);
     if (flush.kind === 'inflight' && after === flush.expected) {
       // Our own applyEdit coming back: the editor now shows those remote ops. The flush ends when
-      // applyEdit's result is in too.
+      // applyEdit's result is in too; a `false` then means this was the user typing the same text.
+      const editorBefore = this.editor;
+      const removed = this.toEditor.splice(0, flush.count);
       this.editor = after;
-      this.toEditor.splice(0, flush.count);
-      this.flushState = flush.applied ? { kind: 'idle' } : { kind: 'echoed' };
+      this.flushState = flush.applied ? { kind: 'idle' } : { kind: 'echoed', candidate: { changes, editorBefore, removed }, queued: [] };
       return { kind: 'echo', effects: [] };
     }
     if (isNoop(op)) {
@@ -220,14 +242,20 @@ export class DocumentBinding {
     const state = this.flushState;
     if (state.kind === 'idle') return []; // `editorReplaced` ended it
     if (state.kind === 'echoed') {
-      // The usual order: echo, then result.
-      // `false` after an echo would mean the change taken for the echo was really the user typing
-      // exactly the planned text (applyEdit then failed on the version). We do not act on it: VS Code
-      // in a remote extension host can report `false` for an edit whose change event it delivered,
-      // and re-reading a real echo as typing would duplicate the remote text (seen in the two-window
-      // e2e test). The rare identical keystroke stays merged with the remote text instead.
+      // The usual order: echo, then result. `false` means the edit did not apply (VS Code checks the
+      // version right before applying; see document-port.ts), so the change taken for its echo was
+      // the user typing exactly the planned text, e.g. both users typing the same character at the
+      // same place. Undo taking it for the echo and read it as typing: both keystrokes are kept.
       this.flushState = { kind: 'idle' };
-      return [];
+      const effects: SyncEffect[] = [];
+      if (!applied) {
+        this.editor = state.candidate.editorBefore;
+        this.toEditor = [...state.candidate.removed, ...this.toEditor];
+        effects.push(...this.onEditorChange(state.candidate.changes).effects);
+      }
+      // Changes that came after it, in order, now that nothing of ours is in flight.
+      for (const changes of state.queued) effects.push(...this.onEditorChange(changes).effects);
+      return effects;
     }
     if (!applied) {
       this.flushState = { kind: 'idle' };
