@@ -172,6 +172,11 @@ async function pair(name: string, a: Page, b: Page, labels: [string, string]): P
   return out;
 }
 
+/** The label of the active editor tab. */
+async function activeTab(page: Page): Promise<string> {
+  return (await page.locator('.editor-group-container.active .tab.active .label-name').first().innerText()).trim();
+}
+
 async function clickEnd(page: Page, key: 'Control+Home' | 'Control+End' | 'End' = 'Control+End'): Promise<void> {
   await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
   await page.keyboard.press(key);
@@ -207,6 +212,7 @@ if (typeof describe === 'function') {
       const bobWs = mkdtempSync(path.join(os.tmpdir(), 'collab-e2e-bob-'));
       workspaces.push(aliceWs, bobWs);
       writeFileSync(path.join(aliceWs, 'hello.txt'), 'Hello from Alice\nsecond line\n');
+      writeFileSync(path.join(aliceWs, 'follow-me.txt'), Array.from({ length: 300 }, (_, i) => `follow line ${i + 1}`).join('\n') + '\n');
       writeFileSync(path.join(bobWs, 'bob-notes.md'), '# bob\n');
       const settings = { 'collab.serverUrl': backend.url };
       [alice, bob] = await Promise.all([
@@ -321,7 +327,7 @@ if (typeof describe === 'function') {
       await pair('5-concurrent', A, B, ['alice (host)', 'bob (guest)']);
     });
 
-    step('4. viewer C cannot type: the editor stays unchanged and so does the server copy', async function () {
+    step('4. viewer C cannot type (editor and server copy unchanged) and follows A across files and down to A’s caret', async function () {
       this.timeout(150_000);
       const carolWs = mkdtempSync(path.join(os.tmpdir(), 'collab-e2e-carol-'));
       workspaces.push(carolWs);
@@ -343,6 +349,18 @@ if (typeof describe === 'function') {
         await typeText(A, ' alice again');
         await waitFor('C sees A typing', async () => (await editorText(C)).includes('alice again'));
         await pair('4-viewer', A, C, ['alice (host)', 'carol (viewer)']);
+        // Viewers follow the owner by default: A switches files and jumps far down; C's editor goes along.
+        assert.ok((await statusBarText(C)).some((t) => /following alice/i.test(t)), 'the viewer follows the owner by default');
+        await openFile(A, 'follow-me.txt');
+        await waitFor('C follows A into follow-me.txt', async () => (await activeTab(C)) === 'follow-me.txt' && (await editorText(C)).startsWith('follow line 1'), 20_000);
+        await A.keyboard.press('Control+g');
+        await A.keyboard.type('250');
+        await A.keyboard.press('Enter');
+        await waitFor('A shows line 250', async () => (await editorText(A)).includes('follow line 250'));
+        await waitFor("C keeps A's caret in view (line 250)", async () => (await editorText(C)).includes('follow line 250'), 20_000);
+        await pair('4-follow', A, C, ['alice (host): follow-me.txt, line 250', 'carol (viewer): following alice']);
+        await openFile(A, 'hello.txt');
+        await waitFor('C follows A back to hello.txt', async () => (await activeTab(C)) === 'hello.txt', 20_000);
       } finally {
         await carol.stop();
       }
