@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -391,6 +391,41 @@ if (typeof describe === 'function') {
       );
       assert.match(text, /bob was here/);
       await pair('6-reconnect', A, B, ['alice (host)', 'bob (guest, reconnected)']);
+    });
+
+    step("7. B creates, renames and deletes a file in the room: A's disk follows", async function () {
+      this.timeout(120_000);
+      const aliceDir = workspaces[0]!;
+      const onDisk = (name: string) => existsSync(path.join(aliceDir, name));
+      const explorerRow = (name: string) => B.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+      // Create: select a row in the explorer, then File: New File... (an inline name box in the explorer).
+      await explorerRow('hello.txt').click();
+      try {
+        await runCommand(B, 'File: New File...');
+        await B.locator('.explorer-folders-view .monaco-inputbox input').first().waitFor({ state: 'visible', timeout: 10_000 });
+      } catch (error) {
+        await screenshot(B, path.join(OUTPUT_DIR, 'collab-7-debug.png'));
+        throw error;
+      }
+      await B.keyboard.type('from-bob.txt');
+      await B.keyboard.press('Enter');
+      await waitFor('B has from-bob.txt open', async () => (await activeTab(B)) === 'from-bob.txt');
+      await typeText(B, 'written by bob');
+      await waitFor("from-bob.txt on A's disk", async () => onDisk('from-bob.txt'), 20_000);
+      // Rename: F2 on the row.
+      await explorerRow('from-bob.txt').click();
+      await B.keyboard.press('F2');
+      await B.keyboard.press('Control+a');
+      await B.keyboard.type('renamed-by-bob.txt');
+      await B.keyboard.press('Enter');
+      await waitFor("A's disk has the new name only", async () => onDisk('renamed-by-bob.txt') && !onDisk('from-bob.txt'), 20_000);
+      await pair('7-files', A, B, ['alice (host): renamed-by-bob.txt on disk', 'bob (guest)']);
+      // Delete: Delete on the row, confirm.
+      await explorerRow('renamed-by-bob.txt').click();
+      await B.keyboard.press('Delete');
+      await B.locator('.monaco-dialog-box').getByRole('button', { name: /Delete|Move to Trash/ }).first().click();
+      await waitFor("gone from A's disk", async () => !onDisk('renamed-by-bob.txt'), 20_000);
+      assert.ok(onDisk('hello.txt'));
     });
   });
 }

@@ -5,6 +5,11 @@
  * text winning (it may have changed while the document was closed). Documents stay bound until
  * they close; the room file stays open for the whole session. Also shares files from disk (Share
  * File / Share Folder) with the exclusion rules.
+ *
+ * The host's disk and the room's file list are kept in step both ways: the host renaming or deleting
+ * a shared file (explorer, refactorings) renames or deletes it in the room; a guest creating,
+ * renaming or deleting a room file does the same on the host's disk, inside the workspace folders
+ * only, never overwriting a file that exists (deletes go to the trash where the file system has one).
  */
 import * as vscode from 'vscode';
 import { ErrorCode, type FileInfo } from '@collab/protocol';
@@ -15,7 +20,7 @@ import type { Settings } from '../config';
 import type { Logger } from '../util/log';
 import { GitignoreRules } from '../share/gitignore';
 import { ShareReport, checkContent, checkText, pathVerdict, type SkipReason } from '../share/share-filter';
-import { folderRelative, roomPathFor, type FolderRef } from './room-paths';
+import { folderRelative, localPathFor, roomPathFor, type FolderRef } from './room-paths';
 import { languageOf } from '../share/language';
 
 /** Where sharing one file ended. */
@@ -30,6 +35,8 @@ export class HostFiles implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly inProgress = new Map<string, Promise<ShareOutcome>>();
   private readonly notifiedSkips = new Set<string>();
+  /** Room paths this host is creating right now (their `created` events are ours). */
+  private readonly ownCreates = new Set<string>();
 
   constructor(
     private readonly session: CollabSession,
@@ -43,6 +50,8 @@ export class HostFiles implements vscode.Disposable {
       vscode.workspace.onDidSaveTextDocument((d) => {
         if (d.uri.path.endsWith('/.gitignore')) this.gitignores.clear();
       }),
+      vscode.workspace.onDidRenameFiles((e) => void this.onLocalRenames(e.files)),
+      vscode.workspace.onDidDeleteFiles((e) => void this.onLocalDeletes(e.files)),
     );
     this.disposables.push({ dispose: this.session.onDidChangeFiles((changes) => this.onFiles(changes)).dispose });
   }
@@ -148,7 +157,7 @@ export class HostFiles implements vscode.Disposable {
     const limits = this.session.state.limits;
     const content = checkText(document.getText(), Math.min(limits.maxOpInsertLength, this.settings().maxFileSizeBytes));
     if (!content.ok) return this.skipped(path, content.reason, explicit);
-    const created = await this.session.createFile(path, document.languageId, content.text);
+    const created = await this.createOwn(path, document.languageId, content.text);
     if (!created.ok) {
       if (created.error.code === ErrorCode.PATH_TAKEN) {
         const taken = this.session.state.fileByPath(path);
@@ -172,7 +181,7 @@ export class HostFiles implements vscode.Disposable {
       if (stat.size > max) return { ok: false, reason: 'tooLarge' };
       const content = checkContent(await vscode.workspace.fs.readFile(uri), max, this.session.state.limits.maxOpInsertLength);
       if (!content.ok) return { ok: false, reason: content.reason };
-      const created = await this.session.createFile(path, languageOf(uri.path), content.text);
+      const created = await this.createOwn(path, languageOf(uri.path), content.text);
       if (!created.ok) {
         if (created.error.code === ErrorCode.PATH_TAKEN) return { ok: false, reason: 'exists' };
         return { ok: false, reason: 'failed', detail: `${created.error.code}: ${created.error.message}` };
@@ -261,14 +270,132 @@ export class HostFiles implements vscode.Disposable {
 
   private onFiles(changes: readonly FileChange[]): void {
     for (const change of changes) {
-      if (change.kind !== 'deleted') continue;
-      const uri = this.uriById.get(change.file.id);
-      if (!uri) continue;
-      this.router.detach(uri);
-      this.uriById.delete(change.file.id);
-      this.byUri.delete(uri.toString());
-      this.log.info(`${change.file.path} was removed from the room; ${uri.fsPath} is no longer shared`);
+      if (change.kind === 'created') void this.mirrorCreate(change.file);
+      else if (change.kind === 'renamed') void this.mirrorRename(change.file);
+      else void this.mirrorDelete(change.file);
     }
+  }
+
+  /** The local URI for a room path, inside a workspace folder; undefined outside them. */
+  private localUri(roomPath: string): vscode.Uri | undefined {
+    const folder = (vscode.workspace.workspaceFolders ?? []).find((f) => f.uri.scheme === 'file');
+    const path = localPathFor(folderRefs(), roomPath);
+    return folder && path ? folder.uri.with({ path }) : undefined;
+  }
+
+  /** A guest created a room file: write it to the host's disk unless a file is there already. */
+  private async mirrorCreate(file: FileInfo): Promise<void> {
+    // Our own shares come back here too (and are remembered once the create call returns).
+    if (this.uriById.has(file.id) || this.ownCreates.has(file.path)) return;
+    const uri = this.localUri(file.path);
+    if (!uri || (await exists(uri))) return;
+    const opened = await this.session.openFile(file.id);
+    if (!opened.ok || this.uriById.has(file.id)) return;
+    const text = opened.value.text;
+    // Re-check: the host may have created the file meanwhile (never overwrite).
+    if (await exists(uri)) return;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+    this.remember(uri, file.id);
+    this.log.info(`${file.path} was created in the room; wrote ${uri.fsPath}`);
+  }
+
+  /** A room file was renamed: move the host's file (and its editors) along. */
+  private async mirrorRename(file: FileInfo): Promise<void> {
+    const from = this.uriById.get(file.id);
+    const to = this.localUri(file.path);
+    // Our own renames were remembered before they were sent: nothing to do.
+    if (!from || !to || from.toString() === to.toString()) return;
+    this.forget(file.id);
+    this.remember(to, file.id);
+    if (await exists(to)) {
+      this.log.warn(`${file.path} was renamed in the room, but ${to.fsPath} exists: left ${from.fsPath} as it is`);
+      return;
+    }
+    const edit = new vscode.WorkspaceEdit();
+    edit.renameFile(from, to, { overwrite: false });
+    const applied = await vscode.workspace.applyEdit(edit);
+    if (applied) this.log.info(`${file.path} was renamed in the room; moved ${from.fsPath} to ${to.fsPath}`);
+    else this.log.warn(`moving ${from.fsPath} to ${to.fsPath} failed`);
+  }
+
+  /** A room file was deleted: stop sharing it and, if someone else deleted it, delete the host's file. */
+  private async mirrorDelete(file: FileInfo): Promise<void> {
+    const uri = this.uriById.get(file.id);
+    if (!uri) return; // not ours, or we deleted it ourselves (forgotten first)
+    this.router.detach(uri);
+    this.forget(file.id);
+    if (!(await exists(uri))) return;
+    try {
+      await vscode.workspace.fs.delete(uri, { useTrash: true });
+    } catch {
+      // Remote and server file systems often have no trash.
+      await vscode.workspace.fs.delete(uri, { useTrash: false });
+    }
+    this.log.info(`${file.path} was deleted from the room; deleted ${uri.fsPath}`);
+  }
+
+  /** The host renamed files or folders: rename the shared files under them in the room. */
+  private async onLocalRenames(files: readonly { readonly oldUri: vscode.Uri; readonly newUri: vscode.Uri }[]): Promise<void> {
+    for (const { oldUri, newUri } of files) {
+      for (const [id, uri] of [...this.uriById]) {
+        const moved = movedUri(uri, oldUri, newUri);
+        if (!moved) continue;
+        const path = this.roomPath(moved);
+        this.router.detach(uri);
+        this.forget(id);
+        this.remember(moved, id);
+        if (this.session.state.file(id)?.path === path) continue;
+        const result = await this.session.renameFile(id, path);
+        if (!result.ok) this.log.warn(`renaming ${this.session.state.file(id)?.path ?? id} to ${path} in the room failed: ${result.error.message}`);
+      }
+    }
+  }
+
+  /** The host deleted files or folders: delete the shared files under them from the room. */
+  private async onLocalDeletes(files: readonly vscode.Uri[]): Promise<void> {
+    for (const deleted of files) {
+      for (const [id, uri] of [...this.uriById]) {
+        if (!movedUri(uri, deleted, deleted)) continue;
+        this.router.detach(uri);
+        this.forget(id);
+        const result = await this.session.deleteFile(id);
+        if (!result.ok) this.log.warn(`deleting ${uri.fsPath} from the room failed: ${result.error.message}`);
+      }
+    }
+  }
+
+  /** `session.createFile` for a file of ours: its `created` event must not be mirrored to disk. */
+  private async createOwn(path: string, language: string, text: string): ReturnType<CollabSession['createFile']> {
+    this.ownCreates.add(path);
+    try {
+      return await this.session.createFile(path, language, text);
+    } finally {
+      // The caller remembers the file right after this returns; the event is filtered by id then.
+      queueMicrotask(() => this.ownCreates.delete(path));
+    }
+  }
+
+  private forget(fileId: string): void {
+    const uri = this.uriById.get(fileId);
+    if (uri) this.byUri.delete(uri.toString());
+    this.uriById.delete(fileId);
+  }
+}
+
+/** `uri` after `from` (a file or folder) moved to `to`; undefined when `uri` is not `from` or under it. */
+function movedUri(uri: vscode.Uri, from: vscode.Uri, to: vscode.Uri): vscode.Uri | undefined {
+  if (uri.scheme !== from.scheme || uri.authority !== from.authority) return undefined;
+  if (uri.path === from.path) return to;
+  const base = from.path.replace(/\/+$/, '');
+  return uri.path.startsWith(`${base}/`) ? to.with({ path: to.path.replace(/\/+$/, '') + uri.path.slice(base.length) }) : undefined;
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
   }
 }
 
