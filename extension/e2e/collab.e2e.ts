@@ -361,6 +361,38 @@ if (typeof describe === 'function') {
         await pair('4-follow', A, C, ['alice (host): follow-me.txt, line 250', 'carol (viewer): following alice']);
         await openFile(A, 'hello.txt');
         await waitFor('C follows A back to hello.txt', async () => (await activeTab(C)) === 'hello.txt', 20_000);
+        // The Participants view (A): everyone, with role and the file they are in.
+        await runCommand(A, 'Collab: Focus on Participants View');
+        const rows = A.locator('.pane', { hasText: 'Participants' }).locator('.monaco-list-row');
+        await waitFor('A lists alice (owner), bob (editor) and carol (viewer, in hello.txt)', async () => {
+          const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
+          return (
+            texts.some((t) => /alice \(you\)/.test(t) && /owner/.test(t)) &&
+            texts.some((t) => /bob/.test(t) && /editor/.test(t)) &&
+            texts.some((t) => /carol/.test(t) && /viewer/.test(t) && /hello\.txt/.test(t))
+          );
+        });
+        await pair('4-participants', A, C, ['alice (host): Participants view', 'carol (viewer)']);
+        // Promoted, C can type without rejoining; demoted, C is read-only again at once.
+        await runCommand(A, 'Collab: Change Participant Role');
+        await quickInput(A, 'carol', { pick: 'carol' });
+        await quickInput(A, 'Editor', { pick: 'Editor' });
+        await waitFor('C live as an editor', async () => (await statusBarText(C)).some((t) => /Collab: live/.test(t)), 20_000);
+        await clickEnd(C, 'Control+End');
+        await typeText(C, ' carol promoted');
+        await waitFor('the server has C’s typing', async () => (await backend!.serverText(roomId, 'hello.txt')).includes('carol promoted'), 20_000);
+        await waitFor('A sees C’s typing', async () => (await editorText(A)).includes('carol promoted'));
+        await runCommand(A, 'Collab: Change Participant Role');
+        await quickInput(A, 'carol', { pick: 'carol' });
+        await quickInput(A, 'Viewer', { pick: 'Viewer' });
+        await waitFor('C read-only again', async () => (await statusBarText(C)).some((t) => /Collab: read-only/.test(t)), 20_000);
+        const demoted = await backend!.serverText(roomId, 'hello.txt');
+        await clickEnd(C, 'Control+End');
+        await typeText(C, ' demoted typing');
+        await sleep(2000);
+        assert.equal(await backend!.serverText(roomId, 'hello.txt'), demoted, 'a demoted viewer changed the server copy');
+        assert.equal(await editorText(C), norm(demoted), "the demoted viewer's editor changed");
+        await runCommand(A, 'View: Show Explorer');
       } finally {
         await carol.stop();
       }
