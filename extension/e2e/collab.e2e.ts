@@ -78,10 +78,11 @@ class Backend {
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
-  start(): Promise<void> {
+  /** Starts (or restarts) the backend; `env` overrides, e.g. another JWT_SECRET or a short JWT_TTL_SECONDS. */
+  start(env: Record<string, string> = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [path.join(REPO_ROOT, 'backend', 'dist', 'main.js')], {
-        env: { PATH: process.env.PATH ?? '', PORT: String(this.port), DATA_DIR: this.dataDir, JWT_SECRET: 'e2e-'.repeat(10), LOG_LEVEL: 'warn' },
+        env: { PATH: process.env.PATH ?? '', PORT: String(this.port), DATA_DIR: this.dataDir, JWT_SECRET: 'e2e-'.repeat(10), LOG_LEVEL: 'warn', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       this.child = child;
@@ -458,6 +459,46 @@ if (typeof describe === 'function') {
       await B.locator('.monaco-dialog-box').getByRole('button', { name: /Delete|Move to Trash/ }).first().click();
       await waitFor("gone from A's disk", async () => !onDisk('renamed-by-bob.txt'), 20_000);
       assert.ok(onDisk('hello.txt'));
+    });
+
+    step('8. sign-ins refused, then expired: B is asked to sign in again, keeps typing meanwhile, loses nothing', async function () {
+      this.timeout(180_000);
+      const TTL_SECONDS = 60; // the server's minimum
+      // A new signing key: every token in use is refused (UNAUTHENTICATED) when the clients reconnect.
+      await backend!.kill();
+      await backend!.start({ JWT_SECRET: 'e2e-rotated-'.repeat(4), JWT_TTL_SECONDS: String(TTL_SECONDS) });
+      const signInAgain = async (host: VsCodeHost, page: Page, user: string, why: RegExp) => {
+        await waitFor(`${user} asked to sign in again`, async () => (await notifications(page)).some((t) => why.test(t)), 60_000);
+        await clickNotificationButton(page, 'Sign in again', 'Sign In');
+        await quickInput(page, user);
+        await quickInput(page, PASSWORD);
+        void host;
+      };
+      await clickEnd(B, 'Control+End');
+      await typeText(B, ' typed-while-refused');
+      await signInAgain(bob!, B, 'bob', /no longer accepts your sign-in/);
+      await signInAgain(alice!, A, 'alice', /no longer accepts your sign-in/);
+      await waitFor('A sees what B typed while refused', async () => (await editorText(A)).includes('typed-while-refused'), 30_000);
+      const signedIn = Date.now();
+      // Now B's new token expires while B is live: the next edit is refused with TOKEN_EXPIRED.
+      await sleep(Math.max(0, signedIn + TTL_SECONDS * 1000 + 1000 - Date.now()));
+      await clickEnd(B, 'Control+End');
+      await typeText(B, ' after-expiry');
+      await waitFor('B asked to sign in again (expired)', async () => (await notifications(B)).some((t) => /sign-in has expired/.test(t)), 30_000);
+      await typeText(B, ' still-typing');
+      await clickNotificationButton(B, 'Sign in again', 'Sign In');
+      await quickInput(B, 'bob');
+      await quickInput(B, PASSWORD);
+      const text = await waitFor(
+        'B’s edits reach the server and A',
+        async () => {
+          const server = await backend!.serverText(roomId, 'hello.txt', 'bob');
+          return server.includes('typed-while-refused after-expiry still-typing') && (await editorText(A)) === server && (await editorText(B)) === server ? server : undefined;
+        },
+        60_000,
+      );
+      assert.equal(text.split('after-expiry').length, 2, 'after-expiry exactly once');
+      await pair('8-sign-in-again', A, B, ['alice (host, signed in again)', 'bob (guest, signed in again twice)']);
     });
   });
 }
