@@ -335,7 +335,8 @@ if (typeof describe === 'function') {
       const carol = await startVsCode({ name: 'carol', workspaceDir: carolWs, settings: { 'collab.serverUrl': backend!.url } });
       try {
         await signIn(carol, 'carol');
-        const C = await join(carol, A, roomId, 'view');
+        // Carol pastes a join link rather than the bare room ID.
+        const C = await join(carol, A, `vscode://collab.collab-vscode/join?room=${roomId}`, 'view');
         const before = await backend!.serverText(roomId, 'hello.txt');
         await waitFor('C up to date', async () => (await editorText(C)) === before);
         await clickEnd(C, 'Control+Home');
@@ -461,7 +462,34 @@ if (typeof describe === 'function') {
       assert.ok(onDisk('hello.txt'));
     });
 
-    step('8. sign-ins refused, then expired: B is asked to sign in again, keeps typing meanwhile, loses nothing', async function () {
+    step("8. A reloads its window while B types: A's session resumes in the same room, nothing lost", async function () {
+      this.timeout(150_000);
+      await clickEnd(B, 'Control+End');
+      await typeText(B, ' before-reload');
+      await waitFor('A sees before-reload', async () => (await editorText(A)).includes('before-reload'));
+      await runCommand(A, 'Developer: Reload Window');
+      await typeText(B, ' while-host-away');
+      await A.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      await waitFor('A live again', async () => (await statusBarText(A)).some((t) => /Collab: live/.test(t)), 60_000);
+      await waitFor('A resumed the room (notification)', async () => (await notifications(A)).some((t) => t.includes(`resumed your session in room ${roomId}`)), 30_000);
+      if ((await activeTab(A).catch(() => '')) !== 'hello.txt') await openFile(A, 'hello.txt');
+      await waitFor('A shows what B typed while A was away', async () => (await editorText(A)).includes('while-host-away'), 30_000);
+      await clickEnd(A, 'Control+End');
+      await typeText(A, ' host-back');
+      const text = await waitFor(
+        'A, B and the server agree',
+        async () => {
+          const a = await editorText(A);
+          if (!a.includes('host-back') || a !== (await editorText(B))) return undefined;
+          return (await backend!.serverText(roomId, 'hello.txt')) === a ? a : undefined;
+        },
+        30_000,
+      );
+      assert.equal(text.split('while-host-away').length, 2, 'while-host-away exactly once');
+      await pair('8-host-reload', A, B, ['alice (host, reloaded)', 'bob (guest)']);
+    });
+
+    step('9. sign-ins refused, then expired: B is asked to sign in again, keeps typing meanwhile, loses nothing', async function () {
       this.timeout(180_000);
       const TTL_SECONDS = 60; // the server's minimum
       // A new signing key: every token in use is refused (UNAUTHENTICATED) when the clients reconnect.

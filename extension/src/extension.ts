@@ -99,8 +99,9 @@ export function activate(context: vscode.ExtensionContext): CollabApi {
   );
 
   log.info(`Collab ${String(context.extension.packageJSON.version)} activated (server ${readSettings().serverUrl})`);
-  // A guest's room folder from before a restart of the extension host (or a reload): re-join it.
-  void current.resumeGuest();
+  // A guest's room folder, or the room this workspace hosted, from before a restart of the
+  // extension host (or a reload): re-join it.
+  void current.resumeGuest().then(() => current.resumeHost());
 
   return {
     get session() {

@@ -31,6 +31,18 @@ const GUEST_ROOMS_KEY = 'collab.guestRooms';
 
 type GuestRooms = Record<string, { readonly serverUrl: string }>;
 
+/**
+ * `workspaceState` key of the room this workspace hosts: kept while the session runs (and across a
+ * window reload or restart, when the extension host stops without the host leaving), cleared when
+ * the host leaves or ends the session or loses the room. The next extension host re-joins it.
+ */
+const HOST_ROOM_KEY = 'collab.hostRoom';
+
+interface HostRoom {
+  readonly roomId: string;
+  readonly serverUrl: string;
+}
+
 /** Starts, joins, leaves and ends sessions. */
 export class SessionManager implements vscode.Disposable {
   private active: ActiveSession | undefined;
@@ -85,6 +97,7 @@ export class SessionManager implements vscode.Disposable {
       const roomId = room.value.roomId;
       const connected = await this.connectAndJoin(serverUrl, credentials, roomId, 'host');
       if (!connected) return;
+      await this.context.workspaceState.update(HOST_ROOM_KEY, { roomId, serverUrl } satisfies HostRoom);
       await connected.host?.start();
       await vscode.env.clipboard.writeText(roomId);
       this.log.info(`session started in room ${roomId}`);
@@ -168,6 +181,34 @@ export class SessionManager implements vscode.Disposable {
     const ready = this.joinSession(roomId, memo ? { silent: true, serverUrl: memo.serverUrl } : {});
     this.fs.waitFor(roomId, ready);
     return ready;
+  }
+
+  /**
+   * Re-joins, as its host, the room this workspace was hosting when its extension host stopped (a
+   * window reload or restart): the room lived on meanwhile, and guests may have kept editing. Local
+   * documents of room files are re-bound with the room's text winning. Quiet when signed out.
+   */
+  async resumeHost(): Promise<void> {
+    const memo = this.context.workspaceState.get<HostRoom>(HOST_ROOM_KEY);
+    if (!memo || this.active || this.busy) return;
+    if ((vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === COLLAB_SCHEME)) return;
+    const credentials = await this.auth.credentials(memo.serverUrl);
+    if (!credentials) {
+      this.log.info(`not resuming room ${memo.roomId}: signed out of ${memo.serverUrl}`);
+      return;
+    }
+    this.busy = true;
+    try {
+      this.log.info(`resuming the session in room ${memo.roomId}`);
+      const active = await this.connectAndJoin(memo.serverUrl, credentials, memo.roomId, 'host', true);
+      if (!active) return;
+      await active.host?.start();
+      void vscode.window.showInformationMessage(`Collab: resumed your session in room ${memo.roomId}.`, 'Copy Room ID').then(async (choice) => {
+        if (choice) await vscode.env.clipboard.writeText(memo.roomId);
+      });
+    } finally {
+      this.busy = false;
+    }
   }
 
   /** Leave Session. */
@@ -287,10 +328,12 @@ export class SessionManager implements vscode.Disposable {
               ? `you are not a participant of room ${roomId}.`
               : `${joined.error.code}: ${joined.error.message}`;
         void vscode.window.showErrorMessage(`Collab: cannot join: ${why}`);
-        if (mode === 'guest' && (joined.error.code === ErrorCode.ROOM_NOT_FOUND || joined.error.code === ErrorCode.NOT_A_PARTICIPANT)) {
+        const gone = joined.error.code === ErrorCode.ROOM_NOT_FOUND || joined.error.code === ErrorCode.NOT_A_PARTICIPANT;
+        if (mode === 'guest' && gone) {
           await this.forgetGuestRoom(roomId);
           if (hasRoomFolder(roomId)) await leaveRoomFolder(roomId);
         }
+        if (mode === 'host' && gone) await this.context.workspaceState.update(HOST_ROOM_KEY, undefined);
         return undefined;
       }
       return this.install(joined.value, connection, mode, serverUrl, credentials.user.username);
@@ -399,6 +442,8 @@ export class SessionManager implements vscode.Disposable {
       if (reason.kind === 'left') void vscode.window.showInformationMessage(messages.left);
       else void vscode.window.showWarningMessage(messages[reason.kind] + unsent);
     }
+    // A quiet 'left' is the extension host stopping (reload, restart): the host comes back then.
+    if (active.mode === 'host' && (reason.kind !== 'left' || !quiet)) void this.context.workspaceState.update(HOST_ROOM_KEY, undefined);
     if (active.mode === 'guest' && (reason.kind !== 'left' || !quiet)) {
       void (async () => {
         if (reason.kind !== 'left') await active.guest?.closeTabs().catch(() => undefined);
