@@ -383,6 +383,8 @@ if (typeof describe === 'function') {
         await clickEnd(C, 'Control+End');
         await typeText(C, ' carol promoted');
         await waitFor('the server has C’s typing', async () => (await backend!.serverText(roomId, 'hello.txt')).includes('carol promoted'), 20_000);
+        // Typing yourself stops following (as in Live Share).
+        await waitFor('C stopped following', async () => !(await statusBarText(C)).some((t) => /following alice/i.test(t)), 10_000);
         await waitFor('A sees C’s typing', async () => (await editorText(A)).includes('carol promoted'));
         await runCommand(A, 'Collab: Change Participant Role');
         await quickInput(A, 'carol', { pick: 'carol' });
