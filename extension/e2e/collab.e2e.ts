@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -239,7 +239,14 @@ if (typeof describe === 'function') {
         if (skipped || broken) this.skip();
         const started = Date.now();
         broken = true;
-        await fn.call(this);
+        try {
+          await fn.call(this);
+        } catch (error) {
+          // Keep what both windows showed when it failed (a CI artifact like the others).
+          const slug = title.split('.')[0]!.trim();
+          if (A && B) await pair(`failed-${slug}`, A, B, ['alice (host) at the failure', 'bob (guest) at the failure']).catch(() => undefined);
+          throw error;
+        }
         broken = false;
         console.log(`      (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       });
@@ -429,7 +436,7 @@ if (typeof describe === 'function') {
       await pair('6-reconnect', A, B, ['alice (host)', 'bob (guest, reconnected)']);
     });
 
-    step("7. B creates, renames and deletes a file in the room: A's disk follows", async function () {
+    step("7. B creates, edits, renames and deletes a file in the room: A's disk follows", async function () {
       this.timeout(120_000);
       const aliceDir = workspaces[0]!;
       const onDisk = (name: string) => existsSync(path.join(aliceDir, name));
@@ -446,8 +453,11 @@ if (typeof describe === 'function') {
       await B.keyboard.type('from-bob.txt');
       await B.keyboard.press('Enter');
       await waitFor('B has from-bob.txt open', async () => (await activeTab(B)) === 'from-bob.txt');
+      await clickEnd(B, 'Control+End');
       await typeText(B, 'written by bob');
-      await waitFor("from-bob.txt on A's disk", async () => onDisk('from-bob.txt'), 20_000);
+      // A has no editor on it: A's disk copy follows the room's text.
+      const diskText = (name: string) => (onDisk(name) ? readFileSync(path.join(aliceDir, name), 'utf8') : '');
+      await waitFor("from-bob.txt with B's text on A's disk", async () => diskText('from-bob.txt') === 'written by bob', 20_000);
       // Rename: F2 on the row.
       await explorerRow('from-bob.txt').click();
       await B.keyboard.press('F2');
@@ -455,6 +465,10 @@ if (typeof describe === 'function') {
       await B.keyboard.type('renamed-by-bob.txt');
       await B.keyboard.press('Enter');
       await waitFor("A's disk has the new name only", async () => onDisk('renamed-by-bob.txt') && !onDisk('from-bob.txt'), 20_000);
+      await waitFor('B’s editor follows the rename', async () => (await activeTab(B)) === 'renamed-by-bob.txt');
+      await clickEnd(B, 'Control+End');
+      await typeText(B, ' and renamed');
+      await waitFor('the renamed file on A’s disk follows too', async () => diskText('renamed-by-bob.txt').includes('and renamed'), 20_000);
       await pair('7-files', A, B, ['alice (host): renamed-by-bob.txt on disk', 'bob (guest)']);
       // Delete: Delete on the row, confirm.
       await explorerRow('renamed-by-bob.txt').click();

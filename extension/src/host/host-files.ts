@@ -10,6 +10,9 @@
  * a shared file (explorer, refactorings) renames or deletes it in the room; a guest creating,
  * renaming or deleting a room file does the same on the host's disk, inside the workspace folders
  * only, never overwriting a file that exists (deletes go to the trash where the file system has one).
+ * While the session runs, the disk copy of every shared file that no editor of the host shows follows
+ * the room's text (guests' edits land on the host's disk, in the file's own line breaks and BOM); a
+ * file the host has open is the host's to save, as with any edit.
  */
 import * as vscode from 'vscode';
 import { ErrorCode, type FileInfo } from '@collab/protocol';
@@ -22,6 +25,10 @@ import { GitignoreRules } from '../share/gitignore';
 import { ShareReport, checkContent, checkText, pathVerdict, type SkipReason } from '../share/share-filter';
 import { folderRelative, localPathFor, roomPathFor, type FolderRef } from './room-paths';
 import { languageOf } from '../share/language';
+import { toCanonical } from '../eol';
+
+/** Remote edits to a file no editor shows are written to disk this long after the last one (ms). */
+const DISK_WRITE_DELAY_MS = 300;
 
 /** Where sharing one file ended. */
 export type ShareOutcome = { readonly ok: true; readonly file: FileInfo; readonly existed: boolean } | { readonly ok: false; readonly reason: SkipReason; readonly detail?: string };
@@ -37,6 +44,8 @@ export class HostFiles implements vscode.Disposable {
   private readonly notifiedSkips = new Set<string>();
   /** Room paths this host is creating right now (their `created` events are ours). */
   private readonly ownCreates = new Set<string>();
+  /** Per shared file: the subscription that writes remote edits to disk, and its pending timer. */
+  private readonly diskFollowers = new Map<string, { subscription?: { dispose(): void }; timer?: ReturnType<typeof setTimeout>; disposed: boolean }>();
 
   constructor(
     private readonly session: CollabSession,
@@ -56,8 +65,34 @@ export class HostFiles implements vscode.Disposable {
     this.disposables.push({ dispose: this.session.onDidChangeFiles((changes) => this.onFiles(changes)).dispose });
   }
 
-  /** Shares the active editor's document and binds every visible one (at session start). */
+  /**
+   * At session start (or resume): takes up the room's files found on disk, shares the active
+   * editor's document and binds every visible one. On a resumed session, a room file that guests
+   * created while the host was away is written to disk; one whose disk copy differs from the room
+   * is left alone (its disk copy is not followed) and reported, since the host may have edited it.
+   */
   async start(): Promise<void> {
+    const differing: string[] = [];
+    for (const file of this.session.state.files) {
+      const uri = this.localUri(file.path);
+      if (!uri || this.uriById.has(file.id)) continue;
+      // An open document (say, restored with unsaved changes after a reload) is bound below instead.
+      if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString())) continue;
+      if (!(await exists(uri))) {
+        await this.mirrorCreate(file);
+        continue;
+      }
+      const opened = await this.session.openFile(file.id);
+      if (!opened.ok) continue;
+      const disk = toCanonical(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)).replace(/^\uFEFF/, ''));
+      if (disk === opened.value.text) this.remember(uri, file.id);
+      else differing.push(file.path);
+    }
+    if (differing.length > 0) {
+      const list = differing.slice(0, 5).join(', ') + (differing.length > 5 ? `, … (${differing.length} in all)` : '');
+      this.log.warn(`resumed: the room's text differs from the disk copy of ${list}; those disk copies are left as they are`);
+      void vscode.window.showWarningMessage(`Collab: the room's text of ${list} differs from your disk copy, which was kept. Open the file to see the room's text (then save it, or undo).`);
+    }
     const active = vscode.window.activeTextEditor?.document;
     if (active && active.uri.scheme === 'file') await this.shareDocument(active, true);
     await this.onVisible(vscode.window.visibleTextEditors);
@@ -135,6 +170,7 @@ export class HostFiles implements vscode.Disposable {
   /** Stops listening; bound documents are detached. */
   dispose(): void {
     for (const d of this.disposables.splice(0)) d.dispose();
+    for (const id of [...this.diskFollowers.keys()]) this.unfollowDisk(id);
     this.router.clear();
   }
 
@@ -206,6 +242,51 @@ export class HostFiles implements vscode.Disposable {
   private remember(uri: vscode.Uri, fileId: string): void {
     this.byUri.set(uri.toString(), fileId);
     this.uriById.set(fileId, uri);
+    this.followDisk(fileId);
+  }
+
+  /** Keeps the disk copy of a shared file in step with the room while no editor of ours shows it. */
+  private followDisk(fileId: string): void {
+    if (this.diskFollowers.has(fileId)) return;
+    const follower: { subscription?: { dispose(): void }; timer?: ReturnType<typeof setTimeout>; disposed: boolean } = { disposed: false };
+    this.diskFollowers.set(fileId, follower);
+    void this.session.openFile(fileId).then((opened) => {
+      if (!opened.ok || follower.disposed) return;
+      follower.subscription = opened.value.onDidChangeWhileDetached(() => {
+        clearTimeout(follower.timer);
+        follower.timer = setTimeout(() => void this.writeToDisk(fileId), DISK_WRITE_DELAY_MS);
+      });
+    });
+  }
+
+  private unfollowDisk(fileId: string): void {
+    const follower = this.diskFollowers.get(fileId);
+    if (!follower) return;
+    follower.disposed = true;
+    clearTimeout(follower.timer);
+    follower.subscription?.dispose();
+    this.diskFollowers.delete(fileId);
+  }
+
+  /** Writes the room's text of a shared file to disk (own line breaks and BOM kept), if no editor of ours shows it. */
+  private async writeToDisk(fileId: string): Promise<void> {
+    const uri = this.uriById.get(fileId);
+    const file = this.session.sharedFile(fileId);
+    if (!uri || !file || file.attached || this.router.fileOf(uri)) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = await vscode.workspace.fs.readFile(uri);
+    } catch {
+      return; // deleted or moved meanwhile: the room's file events handle that
+    }
+    const current = new TextDecoder().decode(bytes);
+    const bom = current.startsWith('\uFEFF') ? '\uFEFF' : '';
+    const eol = current.includes('\r\n') ? '\r\n' : '\n';
+    const text = file.text;
+    const next = bom + (eol === '\n' ? text : text.replace(/\n/g, '\r\n'));
+    if (next === current) return;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(next));
+    this.log.debug(`wrote the room's text of ${this.session.state.file(fileId)?.path ?? fileId} to ${uri.fsPath}`);
   }
 
   private async verdict(uri: vscode.Uri, path: string): Promise<{ ok: true } | { ok: false; reason: 'excluded' | 'gitignored' }> {
@@ -376,6 +457,7 @@ export class HostFiles implements vscode.Disposable {
   }
 
   private forget(fileId: string): void {
+    this.unfollowDisk(fileId);
     const uri = this.uriById.get(fileId);
     if (uri) this.byUri.delete(uri.toString());
     this.uriById.delete(fileId);

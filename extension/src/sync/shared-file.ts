@@ -36,6 +36,7 @@ export class SharedFile {
   readonly sync: FileSync;
   private editor: EditorSync | undefined;
   private disposed = false;
+  private readonly detachedListeners = new Set<() => void>();
 
   private constructor(
     connection: CollabConnection,
@@ -144,6 +145,12 @@ export class SharedFile {
     this.sync.run(this.binding.onEditorChange([diffChange(model, target)]).effects);
   }
 
+  /** Calls `listener` whenever the text changes while no document is attached (remote edits). */
+  onDidChangeWhileDetached(listener: () => void): { dispose(): void } {
+    this.detachedListeners.add(listener);
+    return { dispose: () => this.detachedListeners.delete(listener) };
+  }
+
   /** Checks the attached document against the binding ('ok' when none is attached). */
   check(): CheckResult {
     return this.editor?.check() ?? 'ok';
@@ -159,6 +166,7 @@ export class SharedFile {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.detachedListeners.clear();
     this.editor?.dispose();
     this.editor = undefined;
     this.sync.dispose();
@@ -167,6 +175,9 @@ export class SharedFile {
   private afterChange(): void {
     if (this.disposed) return;
     if (this.editor) this.editor.flush();
-    else if (this.binding.hasPendingEditorChanges) this.binding.editorReplaced(this.binding.modelText);
+    else if (this.binding.hasPendingEditorChanges) {
+      this.binding.editorReplaced(this.binding.modelText);
+      for (const listener of [...this.detachedListeners]) listener();
+    }
   }
 }
