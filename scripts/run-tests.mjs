@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import Mocha from 'mocha';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['protocol', 'client', 'backend', 'extension'];
+const packages = ['protocol', 'client', 'backend', 'extension', 'bench'];
 
 function usage(message) {
   console.error(`run-tests: ${message}`);

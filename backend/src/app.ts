@@ -18,14 +18,21 @@ import { RoomService } from './domain/rooms';
 import { resolveJwtSecret, TokenService } from './domain/tokens';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
-import { openDatabase, type Database, type DatabaseTarget } from './storage/database';
+import { isStorageUnavailable, openDatabase, type Database, type DatabaseTarget } from './storage/database';
 import { FilesRepo } from './storage/files-repo';
 import { OpsRepo } from './storage/ops-repo';
 import { RoomsRepo } from './storage/rooms-repo';
 import { UsersRepo } from './storage/users-repo';
 import { createHttpApi } from './transport/http-api';
 import type { AuthPort, FilesPort, RoomsPort } from './transport/ports';
-import { attachSocketServer, type SocketServer } from './transport/socket-server';
+import { createRedisFanout, type RedisFanout } from './transport/redis-fanout';
+import { attachSocketServer, type SocketServer, type TransportFaults } from './transport/socket-server';
+
+/** Test-only faults (see `faults.ts` for how a server process enables them). */
+export interface AppFaults extends TransportFaults {
+  /** Delay each Redis publish of this node by a random 0..N ms. */
+  readonly publishDelayMs?: number;
+}
 
 /** How to start the server. Everything but `config` has a production default. */
 export interface AppOptions {
@@ -42,6 +49,8 @@ export interface AppOptions {
   readonly loginLimits?: LoginLimits;
   readonly logger?: Logger;
   readonly clock?: () => number;
+  /** Test-only fault injection; never set in production. */
+  readonly faults?: AppFaults;
 }
 
 /** A running server. */
@@ -54,13 +63,17 @@ export interface App {
   readonly sessions: FileSessions;
   readonly socket: SocketServer;
   readonly logger: Logger;
+  /** The Redis fan-out, when `REDIS_URL` is set. */
+  readonly fanout: RedisFanout | undefined;
   /** Graceful shutdown: stop accepting, finish in-flight commits, close sockets and the database. */
   close(): Promise<void>;
 }
 
 /** Where the database lives for a configuration: PostgreSQL when DATABASE_URL is set, else embedded. */
 export function databaseTargetFor(config: ServerConfig): DatabaseTarget {
-  if (config.databaseUrl) return { kind: 'postgres', url: config.databaseUrl };
+  if (config.databaseUrl) {
+    return { kind: 'postgres', url: config.databaseUrl, ...(config.databasePoolMax ? { poolMax: config.databasePoolMax } : {}) };
+  }
   return { kind: 'embedded', directory: path.join(config.dataDir, 'pgdata') };
 }
 
@@ -74,6 +87,14 @@ export async function startApp(options: AppOptions): Promise<App> {
   const target: DatabaseTarget = given ? { kind: 'memory' } : ((options.database as DatabaseTarget | undefined) ?? databaseTargetFor(config));
   const database = given ?? (await openDatabase(target));
   const db = database.knex;
+  // Several nodes share rooms through Redis; without it this node is alone.
+  const fanout: RedisFanout | undefined = config.redisUrl
+    ? createRedisFanout(config.redisUrl, logger, {
+        ...(config.redisPrefix ? { prefix: config.redisPrefix } : {}),
+        ...(options.faults ? { faults: options.faults } : {}),
+        hooks: { onPublishError: () => metrics.fanoutPublishErrors.inc() },
+      })
+    : undefined;
 
   const events = new DomainEvents((err) => {
     metrics.backgroundErrors.inc();
@@ -118,9 +139,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
+    // Redis down is degraded, not unready: edits still commit and clients repair by version.
+    const redis = fanout?.ready() ? 'up' : 'down';
     db.raw('select 1')
-      .then(() => res.json({ status: 'ready', database: database.kind }))
-      .catch(() => res.status(503).json({ status: 'unavailable', reason: 'database unreachable' }));
+      .then(() => res.json({ status: 'ready', database: database.kind, ...(fanout ? { redis } : {}) }))
+      .catch(() => res.status(503).json({ status: 'unavailable', reason: 'database unreachable', ...(fanout ? { redis } : {}) }));
   });
   app.get('/metrics', (_req, res) => {
     metrics.sockets.set(socket.io.of('/').sockets.size);
@@ -176,6 +199,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     metrics,
     logger,
     limits,
+    ...(fanout ? { adapter: fanout.adapter } : {}),
+    isUnavailable: isStorageUnavailable,
+    ...(options.faults ? { faults: options.faults } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
@@ -198,12 +224,14 @@ export async function startApp(options: AppOptions): Promise<App> {
     sessions,
     socket,
     logger,
+    fanout,
     close() {
       closed ??= (async () => {
         // Stop accepting connections; established ones finish below.
         server.close();
         await socket.close();
         server.closeAllConnections();
+        await fanout?.close();
         if (!given) await database.close();
       })();
       return closed;

@@ -127,6 +127,15 @@ describe('backend config: loadConfig', () => {
     });
   }
 
+  it('reads the multi-node variables DATABASE_POOL_MAX and REDIS_PREFIX, and refuses bad values', () => {
+    const c = ok(loadConfig({ DATABASE_POOL_MAX: '25', REDIS_PREFIX: 'collab-prod:eu' }, { cwd }));
+    assert.equal(c.databasePoolMax, 25);
+    assert.equal(c.redisPrefix, 'collab-prod:eu');
+    assert.equal(errors(loadConfig({ DATABASE_POOL_MAX: '0' }, { cwd })).length, 1);
+    assert.equal(errors(loadConfig({ DATABASE_POOL_MAX: 'ten' }, { cwd })).length, 1);
+    assert.equal(errors(loadConfig({ REDIS_PREFIX: 'has space' }, { cwd })).length, 1);
+  });
+
   it('reports every problem at once', () => {
     const found = errors(loadConfig({ PORT: 'x', DATABASE_URL: 'http://db', REDIS_URL: 'http://cache' }, { cwd }));
     assert.equal(found.length, 3);

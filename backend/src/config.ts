@@ -15,8 +15,18 @@ export interface ServerConfig {
   readonly port: number;
   /** PostgreSQL connection URL (`DATABASE_URL`), or `undefined` when not set. */
   readonly databaseUrl: string | undefined;
+  /**
+   * Largest number of PostgreSQL connections this node opens (`DATABASE_POOL_MAX`, 1 to 1000):
+   * size it so that nodes × pool stays below the server's `max_connections`. @default 10
+   */
+  readonly databasePoolMax?: number;
   /** Redis connection URL (`REDIS_URL`), or `undefined` when not set. */
   readonly redisUrl: string | undefined;
+  /**
+   * Prefix of the Redis pub/sub channels (`REDIS_PREFIX`), so that several deployments can share
+   * one Redis; every node of one deployment must use the same. @default 'collab'
+   */
+  readonly redisPrefix?: string;
   /** Absolute directory for local server data (`DATA_DIR`, resolved against the working directory). @default './.collab-data' */
   readonly dataDir: string;
   /**
@@ -70,6 +80,17 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
     errors.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
 
+  const poolRaw = read(env, 'DATABASE_POOL_MAX');
+  const databasePoolMax = poolRaw === undefined ? undefined : /^\d{1,4}$/.test(poolRaw) ? Number(poolRaw) : NaN;
+  if (databasePoolMax !== undefined && !(databasePoolMax >= 1 && databasePoolMax <= 1000)) {
+    errors.push(`DATABASE_POOL_MAX must be an integer from 1 to 1000, got ${JSON.stringify(poolRaw)}`);
+  }
+
+  const redisPrefix = read(env, 'REDIS_PREFIX');
+  if (redisPrefix !== undefined && !/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) {
+    errors.push('REDIS_PREFIX must be 1 to 64 letters, digits or :_.-');
+  }
+
   const cwd = options.cwd ?? process.cwd();
   const dataDir = path.resolve(cwd, read(env, 'DATA_DIR') ?? DEFAULT_DATA_DIR);
 
@@ -82,7 +103,20 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
   const jwtTtlSeconds = parseTtl(read(env, 'JWT_TTL_SECONDS'), errors);
 
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, config: { host, port, databaseUrl, redisUrl, dataDir, jwtSecret, jwtTtlSeconds } };
+  return {
+    ok: true,
+    config: {
+      host,
+      port,
+      databaseUrl,
+      ...(databasePoolMax !== undefined ? { databasePoolMax } : {}),
+      redisUrl,
+      ...(redisPrefix !== undefined ? { redisPrefix } : {}),
+      dataDir,
+      jwtSecret,
+      jwtTtlSeconds,
+    },
+  };
 }
 
 /** `url` with any password replaced by `***`, for logs; returns `url` unchanged if it does not parse. */

@@ -5,6 +5,7 @@
  */
 import { startApp } from './app';
 import { loadConfig, redactUrl } from './config';
+import { faultsFromEnv } from './faults';
 import { createLogger } from './observability/logger';
 
 async function main(): Promise<number> {
@@ -18,7 +19,9 @@ async function main(): Promise<number> {
   }
   const { config } = result;
   const logger = createLogger();
-  const app = await startApp({ config, logger });
+  const faults = faultsFromEnv(process.env);
+  if (faults) logger.warn({ faults: Object.keys(faults) }, 'FAULT INJECTION ENABLED (COLLAB_FAULTS=1): for tests only');
+  const app = await startApp({ config, logger, ...(faults ? { faults } : {}) });
   const data = config.databaseUrl ? redactUrl(config.databaseUrl) : app.database.description;
   console.log(`Collab server listening on ${app.url}`);
   console.log(`  data:     ${data}`);

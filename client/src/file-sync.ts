@@ -8,6 +8,7 @@
  * effects themselves; everything else comes back here.
  */
 import {
+  isRetriable,
   resyncFence,
   textHash,
   type CommittedOp,
@@ -34,6 +35,28 @@ export interface FileSyncHooks {
   onStalled?(effect: Extract<SyncEffect, { type: 'stalled' }>): void;
 }
 
+/** How a file keeps itself caught up beyond reacting to what arrives. */
+export interface FileSyncOptions {
+  /**
+   * When set, every this many ms in which nothing arrived, ask the server for ops past our version.
+   * Broadcasts between server nodes are fire-and-forget: an op lost on its way is normally noticed
+   * by the version gap the next op leaves, but the *last* op of a burst leaves none. @default 0 (off)
+   */
+  readonly catchUpIntervalMs?: number;
+  /** How many versions one catch-up request covers (at most the server's `maxFetchOps`). @default 100 */
+  readonly catchUpBatch?: number;
+}
+
+/** Delays between attempts to re-open after a reconnection while the server answers "retry". */
+const REOPEN_BACKOFF_MS = [100, 250, 500, 1000, 2000];
+
+/** First and largest back-off before resending an op refused with a retriable error. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 2000;
+
+/** Pause before asking again for ops whose fetch failed. */
+const FETCH_RETRY_MS = 200;
+
 /** The committed op of a wire op. */
 export function fromWire(op: WireOp): CommittedOp {
   return { version: op.version, op: op.op, clientId: op.clientId, seq: op.seq, author: op.author, at: op.at };
@@ -45,6 +68,12 @@ export class FileSync {
   private resyncing = false;
   private disposed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private catchUpTimer: ReturnType<typeof setInterval> | undefined;
+  /** The version at the previous catch-up tick: a catch-up is only worth asking for when idle. */
+  private lastTickVersion = -1;
+  private catchUpInFlight = false;
+  /** Consecutive retriable refusals of the in-flight op (reset by an ack). */
+  private retries = 0;
 
   constructor(
     readonly connection: CollabConnection,
@@ -53,6 +82,7 @@ export class FileSync {
     readonly clientId: string,
     readonly core: SyncCore,
     private readonly hooks: FileSyncHooks = {},
+    private readonly options: FileSyncOptions = {},
   ) {
     this.unsubscribe.push(
       connection.on('op', (op) => {
@@ -62,6 +92,36 @@ export class FileSync {
         if (status !== 'live' && this.core.state.online) this.feed({ type: 'disconnect' });
       }),
     );
+    const every = options.catchUpIntervalMs ?? 0;
+    if (every > 0) {
+      this.catchUpTimer = setInterval(() => void this.catchUp(), every);
+      this.catchUpTimer.unref?.();
+    }
+  }
+
+  /**
+   * Asks for ops past our version when nothing arrived since the last tick (see
+   * `FileSyncOptions.catchUpIntervalMs`). Whatever comes back goes through the state machine like
+   * any fetch reply: applied in version order, duplicates dropped.
+   */
+  async catchUp(): Promise<void> {
+    const state = this.core.state;
+    const idle = state.version === this.lastTickVersion;
+    this.lastTickVersion = state.version;
+    if (!idle || !state.online || this.catchUpInFlight || this.disposed) return;
+    this.catchUpInFlight = true;
+    try {
+      const from = state.version + 1;
+      const reply = await this.connection.request('ops:fetch', {
+        roomId: this.roomId,
+        fileId: this.fileId,
+        from,
+        to: from + (this.options.catchUpBatch ?? 100) - 1,
+      });
+      if (reply.ok && (reply['ops'] as WireOp[]).length > 0) this.feed({ type: 'fetched', ops: (reply['ops'] as WireOp[]).map(fromWire) });
+    } finally {
+      this.catchUpInFlight = false;
+    }
   }
 
   /** Feeds an event to the core and carries out the effects it returns. */
@@ -82,14 +142,29 @@ export class FileSync {
     this.hooks.onChange?.();
   }
 
-  /** Re-opens at the known version after a reconnection (or resyncs when history is gone). */
-  async reopen(): Promise<void> {
-    const reply = await this.connection.request('file:open', {
-      roomId: this.roomId,
-      fileId: this.fileId,
-      clientId: this.clientId,
-      knownVersion: this.core.state.version,
-    });
+  /**
+   * Re-opens at the known version after a reconnection (or resyncs when history is gone). While
+   * the server answers with a retriable error (its database restarting, say) it tries again with
+   * back-off, as long as the connection stays up. Resolves true once re-opened.
+   */
+  async reopen(): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.connection.request('file:open', {
+        roomId: this.roomId,
+        fileId: this.fileId,
+        clientId: this.clientId,
+        knownVersion: this.core.state.version,
+      });
+      if (reply.ok || !isRetriable(reply.error.code) || reply.error.code === 'HISTORY_COMPACTED') {
+        await this.afterReopen(reply);
+        return reply.ok || reply.error.code === 'HISTORY_COMPACTED' || reply.error.code === 'VERSION_AHEAD';
+      }
+      if (this.disposed || this.connection.status !== 'live') return false;
+      await new Promise((resolve) => setTimeout(resolve, REOPEN_BACKOFF_MS[Math.min(attempt, REOPEN_BACKOFF_MS.length - 1)]));
+    }
+  }
+
+  private async afterReopen(reply: Awaited<ReturnType<CollabConnection['request']>>): Promise<void> {
     if (reply.ok && reply['mode'] === 'ops') {
       this.feed({ type: 'reconnect', ops: (reply['ops'] as WireOp[]).map(fromWire) });
       this.feed({ type: 'head', version: reply['version'] as number });
@@ -156,6 +231,7 @@ export class FileSync {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.catchUpTimer);
     for (const off of this.unsubscribe.splice(0)) off();
   }
 
@@ -175,21 +251,29 @@ export class FileSync {
           .then((reply) => {
             if (reply.ok) this.feed({ type: 'fetched', ops: (reply['ops'] as WireOp[]).map(fromWire) });
             else if (reply.error.code === 'HISTORY_COMPACTED') void this.resync();
-            else this.feed({ type: 'fetched', ops: [] });
+            // Failed (server busy, database restarting): the state machine asks again for what is
+            // still missing, so pause first rather than spin.
+            else setTimeout(() => this.feed({ type: 'fetched', ops: [] }), FETCH_RETRY_MS);
           });
         break;
-      case 'retryLater':
+      case 'retryLater': {
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.feed({ type: 'retry' }), effect.error.retryAfterMs ?? 250);
+        // The server's hint when it gave one (RATE_LIMITED); otherwise exponential back-off with
+        // jitter (PROTOCOL.md §7.3), so that a database outage is not met by every client at once.
+        const backoff = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.retries++) * (0.5 + Math.random() / 2);
+        this.retryTimer = setTimeout(() => this.feed({ type: 'retry' }), effect.error.retryAfterMs ?? backoff);
         break;
+      }
       case 'needResync':
         void this.resync();
         break;
       case 'stalled':
         this.hooks.onStalled?.(effect);
         break;
-      case 'apply':
       case 'acked':
+        this.retries = 0;
+        break;
+      case 'apply':
       case 'rolledBack':
       case 'merged':
         break;

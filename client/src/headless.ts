@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   apply,
+  isRetriable,
   createSyncState,
   isSynchronized,
   localText,
@@ -18,10 +19,20 @@ import {
   type WireOp,
 } from '@collab/protocol';
 import { CollabConnection, type AnyReply, type ConnectionOptions } from './connection';
-import { FileSync, fromWire, type SyncCore } from './file-sync';
+import { FileSync, fromWire, type FileSyncOptions, type SyncCore } from './file-sync';
 
 /** Options of `CollabClient.connect` beyond the URL and token. */
-export type HeadlessOptions = Partial<Omit<ConnectionOptions, 'url' | 'token'>>;
+export type HeadlessOptions = Partial<Omit<ConnectionOptions, 'url' | 'token'>> & {
+  /** How open files catch up on lost broadcasts (`FileSyncOptions`). @default catch-up every 5 s */
+  readonly fileSync?: FileSyncOptions;
+};
+
+/**
+ * The headless client's default: look for missed ops after 5 s without any. Each look is one
+ * `ops:fetch` (a database read or two on the server), so the interval trades the delay before a
+ * lost *last* broadcast is repaired against idle load; gaps before later ops are fetched at once.
+ */
+const DEFAULT_FILE_SYNC: FileSyncOptions = { catchUpIntervalMs: 5000 };
 
 /** One user's headless connection, with the rooms it joined and the files it opened. */
 export class CollabClient {
@@ -33,29 +44,46 @@ export class CollabClient {
   private constructor(
     readonly connection: CollabConnection,
     private readonly tokenBox: { token: string },
+    private readonly fileSyncOptions: FileSyncOptions = DEFAULT_FILE_SYNC,
   ) {
     connection.socket.onAny((event: string, payload: unknown) => this.received.push([event, payload]));
-    // Rooms first, then files: a re-open needs the room joined on the new connection.
+    // Rooms first, then files: a re-open needs the room joined on the new connection. A server
+    // that answers "retry" (its database restarting, another node just died) is asked again with
+    // back-off for as long as this connection lasts; a refusal (access gone) ends the resume.
     connection.onResume(async () => {
-      for (const roomId of this.joinedRooms) {
-        const r = await connection.request('room:join', { roomId });
-        if (!r.ok) return; // access is gone; nothing more to resume
+      const attempt = connection.socket.id;
+      for (let tries = 0; ; tries++) {
+        if (connection.socket.id !== attempt || connection.status !== 'live') return; // superseded
+        let failed: AnyReply | undefined;
+        for (const roomId of this.joinedRooms) {
+          const r = await connection.request('room:join', { roomId });
+          if (!r.ok) {
+            failed = r;
+            break;
+          }
+        }
+        if (failed && !failed.ok && !isRetriable(failed.error.code)) return; // access is gone
+        if (!failed) {
+          for (const doc of this.docs.values()) await doc.sync.reopen();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** tries)));
       }
-      for (const doc of this.docs.values()) await doc.sync.reopen();
     });
   }
 
   /** Connects as the holder of `token`. */
   static async connect(url: string, token: string, options: HeadlessOptions = {}): Promise<CollabClient> {
     const box = { token };
+    const { fileSync, ...connectionOptions } = options;
     const connection = await CollabConnection.connect({
       url,
       token: () => box.token,
       reconnectionDelay: 50,
       reconnectionDelayMax: 500,
-      ...options,
+      ...connectionOptions,
     });
-    return new CollabClient(connection, box);
+    return new CollabClient(connection, box, fileSync ?? DEFAULT_FILE_SYNC);
   }
 
   /** The Socket.IO socket (tests use it to cut the transport). */
@@ -86,7 +114,7 @@ export class CollabClient {
     const clientId = randomBytes(16).toString('base64url');
     const reply = await this.request('file:open', { roomId, fileId, clientId });
     if (!reply.ok) throw new Error(`file:open refused: ${reply.error.code} ${reply.error.message}`);
-    const doc = new FileDoc(this.connection, roomId, fileId, clientId, reply['version'] as number, reply['text'] as string);
+    const doc = new FileDoc(this.connection, roomId, fileId, clientId, reply['version'] as number, reply['text'] as string, this.fileSyncOptions);
     this.docs.set(fileId, doc);
     return doc;
   }
@@ -119,15 +147,24 @@ export class FileDoc implements SyncCore {
     readonly clientId: string,
     version: number,
     text: string,
+    options: FileSyncOptions = {},
   ) {
     this.state = createSyncState(clientId, version, text);
     this.text = text;
-    this.sync = new FileSync(connection, roomId, fileId, clientId, this, {
-      onChange: () => {
-        if (!isSynchronized(this.state)) return;
-        for (const w of this.waiters.splice(0)) w();
+    this.sync = new FileSync(
+      connection,
+      roomId,
+      fileId,
+      clientId,
+      this,
+      {
+        onChange: () => {
+          if (!isSynchronized(this.state)) return;
+          for (const w of this.waiters.splice(0)) w();
+        },
       },
-    });
+      options,
+    );
   }
 
   /** Types `text` at `offset`, replacing `remove` code units. */
@@ -177,8 +214,8 @@ export class FileDoc implements SyncCore {
     return this.sync.verify();
   }
 
-  /** Re-opens at the known version (as after a reconnection). */
-  reopen(): Promise<void> {
+  /** Re-opens at the known version (as after a reconnection); true once re-opened. */
+  reopen(): Promise<boolean> {
     return this.sync.reopen();
   }
 

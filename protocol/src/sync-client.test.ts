@@ -14,6 +14,7 @@ import {
   type SyncState,
 } from './sync-client';
 import { apply, replaceOp, type TextOp } from './text-op';
+import { Random, seedFromEnv } from './test-support/random';
 
 /** A client under test: its state, its editor text, and every effect it asked for. */
 class Peer {
@@ -215,6 +216,79 @@ describe('sync client: scripted races', () => {
     assert.equal(r.doc, '1234');
     assert.equal(r.state.version, 4);
     assert.deepEqual(r.feed({ type: 'remote', op: ops[2]! }), [], 'a late duplicate is ignored');
+  });
+
+  it('broadcasts in any order, some twice and some never (cross-node fan-out), with partial fetch replies: applied strictly in version order, the reader converges (seeded)', () => {
+    const seed = seedFromEnv();
+    console.log(`      seed=${seed} (replay with SEED=${seed})`);
+    for (let trial = 0; trial < 300; trial++) {
+      const rnd = new Random(seed + trial);
+      const server = new Server('base');
+      const writers = [new Peer('client-W-0000000001', 0, 'base'), new Peer('client-W-0000000002', 0, 'base')];
+      const reader = new Peer('client-R-0000000003', 0, 'base');
+      // The reader has its own edit in flight the whole time: every remote op is transformed
+      // against it, so applying one out of order would corrupt the text, not just reorder it.
+      reader.type(rnd.int(5), 'R');
+      const readerSub = reader.sent()[0]!;
+      const broadcasts: CommittedOp[] = [];
+      for (let i = 0; i < 12; i++) {
+        const w = rnd.pick(writers);
+        // Writers keep up with the log before typing, like clients on the node that sequenced it.
+        for (const op of server.log.slice(w.state.version)) w.feed(op.clientId === w.state.clientId ? { type: 'ack', seq: op.seq, version: op.version } : { type: 'remote', op });
+        w.type(rnd.int(w.doc.length + 1), 'xyz'[i % 3]!);
+        broadcasts.push(server.commitLatest(w));
+      }
+      // The reader's op is sequenced somewhere in the middle, after an unknown number of others.
+      const readerCommitAt = rnd.int(broadcasts.length + 1);
+      const log = server.log.slice(0, readerCommitAt);
+      const later = server.log.slice(readerCommitAt);
+      // Rebuild the server with the reader's op at `readerCommitAt`.
+      const real = new Server('base');
+      for (const op of log) real.submit({ clientId: op.clientId, seq: op.seq, baseVersion: op.version - 1, op: op.op });
+      assert.equal(real.submit(readerSub).kind, 'commit');
+      for (const op of later) real.submit({ clientId: op.clientId, seq: op.seq, baseVersion: op.version - 1, op: op.op });
+      const ackVersion = readerCommitAt + 1;
+      const others = real.log.filter((op) => op.clientId !== reader.state.clientId);
+
+      // Delivery: shuffled, ~20% lost, ~20% delivered twice; the ack lands at a random moment.
+      const queue: ({ kind: 'op'; op: CommittedOp } | { kind: 'ack' })[] = [];
+      for (const op of others) {
+        if (rnd.chance(0.2)) continue;
+        queue.push({ kind: 'op', op });
+        if (rnd.chance(0.2)) queue.push({ kind: 'op', op });
+      }
+      queue.splice(rnd.int(queue.length + 1), 0, { kind: 'ack' });
+      for (let i = queue.length - 1; i > 0; i--) {
+        const j = rnd.int(i + 1);
+        [queue[i], queue[j]] = [queue[j]!, queue[i]!];
+      }
+      const fetches: { from: number; to: number }[] = [];
+      let lastVersion = reader.state.version;
+      const feed = (event: SyncEvent): void => {
+        for (const e of reader.feed(event)) if (e.type === 'fetch') fetches.push({ from: e.from, to: e.to });
+        assert.ok(reader.state.version >= lastVersion, 'the version never goes back');
+        lastVersion = reader.state.version;
+      };
+      for (const item of queue) {
+        feed(item.kind === 'ack' ? { type: 'ack', seq: readerSub.seq, version: ackVersion } : { type: 'remote', op: item.op });
+        // Sometimes a fetch is answered in the middle, and only in part.
+        if (fetches.length > 0 && rnd.chance(0.3)) {
+          const f = fetches.shift()!;
+          feed({ type: 'fetched', ops: real.log.slice(f.from - 1, Math.min(f.to, f.from - 1 + 1 + rnd.int(f.to - f.from + 1))) });
+        }
+      }
+      // Then the transport answers every fetch (and a head hint covers a lost last broadcast).
+      for (let guard = 0; reader.state.version < real.head && guard < 100; guard++) {
+        const f = fetches.shift();
+        if (f) feed({ type: 'fetched', ops: real.log.slice(f.from - 1, f.to) });
+        else feed({ type: 'head', version: real.head });
+      }
+      const what = `seed ${seed + trial}`;
+      assert.equal(reader.state.version, real.head, what);
+      assert.equal(reader.doc, real.text, what);
+      assert.equal(reader.state.inflight, null, `${what}: the reader's op was confirmed`);
+      assert.equal(reader.effects.filter((e) => e.type === 'acked').length, 1, `${what}: acknowledged once`);
+    }
   });
 
   it('a viewer’s forged edits are refused and rolled back, including typing buffered behind them', () => {

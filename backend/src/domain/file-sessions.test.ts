@@ -221,4 +221,46 @@ forEachDatabase('file sessions', (ctx) => {
     assert.ok(head.ok && head.value.version === 0);
     await sessions.close();
   });
+
+  it('a node with a stale cache takes the other node’s ops from the commit transaction (no lost race), and open reads past its cached head', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, 'ab');
+    let races = 0;
+    const nodeA = new FileSessions(new OpsRepo(knex), {}, { onConflict: () => void races++ });
+    const nodeB = new FileSessions(new OpsRepo(knex));
+    const a = newClientId();
+    const b = newClientId();
+    assert.equal((await nodeA.submit(fileId, fixture.userId, sub(a, 1, 0, ['A', 2]))).kind, 'committed');
+    // Node B commits twice; node A's cache still says head 1.
+    assert.equal((await nodeB.submit(fileId, fixture.userId, sub(b, 1, 1, [3, 'B']))).kind, 'committed');
+    assert.equal((await nodeB.submit(fileId, fixture.userId, sub(b, 2, 2, [4, 'C']))).kind, 'committed');
+    assert.equal(nodeA.cachedHead(fileId), 1);
+    // A's client, based on version 1, inserts at the start: rebased over B's two ops, committed as 4.
+    const out = await nodeA.submit(fileId, fixture.userId, sub(a, 2, 1, ['x', 3]));
+    assert.ok(out.kind === 'committed', JSON.stringify(out));
+    assert.equal(out.op.version, 4);
+    assert.equal(races, 1, 'one `behind` round, no failed insert');
+    const opened = await nodeB.open(fileId, newClientId());
+    assert.ok(opened.ok && opened.value.mode === 'snapshot');
+    assert.deepEqual({ version: opened.value.version, text: opened.value.text }, { version: 4, text: 'xAabBC' });
+    nodeB.release(fileId);
+    // B's cache was at 3: the resend of A's seq 2 through B is the same op, not a new one.
+    const again = await nodeB.submit(fileId, fixture.userId, sub(a, 2, 1, ['x', 3]));
+    assert.deepEqual(again, { kind: 'duplicate', version: 4 });
+    await Promise.all([nodeA.close(), nodeB.close()]);
+  });
+
+  it('a commit into a file deleted by another node is refused FILE_NOT_FOUND (not UNAVAILABLE) and the session is evicted', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, 'doomed');
+    const sessions = new FileSessions(new OpsRepo(knex));
+    const c = newClientId();
+    assert.equal((await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, ['x', 6]))).kind, 'committed');
+    await knex('files').where({ id: fileId }).delete();
+    const out = await sessions.submit(fileId, fixture.userId, sub(c, 2, 1, ['y', 7]));
+    assert.equal(out.kind, 'rejected');
+    assert.equal(out.kind === 'rejected' && out.error.code, ErrorCode.FILE_NOT_FOUND);
+    assert.equal(sessions.cachedHead(fileId), undefined, 'evicted');
+    await sessions.close();
+  });
 });

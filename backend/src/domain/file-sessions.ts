@@ -3,9 +3,15 @@
  * most recent ops), a per-file queue that serialises everything this node does to a file, and the
  * protocol's pure `sequence` decision applied inside a PostgreSQL transaction.
  *
- * The cache is a hint, PostgreSQL is the truth: a commit that loses a race with another node
- * (unique violation on the version) reloads the ops it missed and tries again; a commit whose
- * outcome is unknown (the connection died) marks the session stale so it is reloaded before use.
+ * The cache is a hint, PostgreSQL is the truth. With several nodes, another node may commit to a
+ * file at any time, so this node's head is only a lower bound: every commit locks the file's row,
+ * reads the ops past our head inside that transaction, applies them to the cache and decides
+ * against the log as it is (OpsRepo.commit); the version's primary key remains the fence behind
+ * that (a lost race reloads and retries). `open` and `headHash`
+ * always read the log past the cached head, so a reply never names an older head than the
+ * database had when the request arrived. A commit whose outcome is unknown (the connection died)
+ * marks the session stale so it is reloaded before use; the client's resend under the same
+ * `(clientId, seq)` is then answered as a duplicate with the original version.
  */
 import {
   DEFAULT_LIMITS,
@@ -69,7 +75,10 @@ export type OpenResult =
 export interface FileSessionHooks {
   /** A commit finished; `ms` is the time spent in the database transaction(s). */
   onCommit?(ms: number): void;
-  /** A commit lost a race to another node and was retried. */
+  /**
+   * A commit lost a race to another node and was retried: either it found the log past its
+   * cached head (`behind`, caught before writing) or its insert hit the version's primary key.
+   */
   onConflict?(): void;
   /** A background task (snapshot, compaction) failed. */
   onBackgroundError?(err: unknown): void;
@@ -88,6 +97,8 @@ class FileSession {
   idleTimer: NodeJS.Timeout | undefined;
   /** Sockets (or other holders) that have the file open; the session is evicted at zero. */
   holders = 0;
+  /** The file was deleted: the session is no longer in the map and must not be used. */
+  deleted = false;
 
   constructor(
     readonly fileId: string,
@@ -127,7 +138,9 @@ export class FileSessions {
     const s = loaded.value;
     s.holders++;
     const result = await this.enqueue(s, async (): Promise<Result<OpenResult>> => {
-      await this.refresh(s);
+      // Forced: another node may have committed past our cached head (the caller subscribed to
+      // the file's channel before this read, so anything later arrives as a broadcast).
+      await this.refresh(s, true);
       const progress = await this.repo.fenceAndReadProgress(fileId, clientId, fenceSeq);
       // A commit of this client's older seq may have landed between the refresh and the fence;
       // reading again makes the text include everything `lastCommitted` can name.
@@ -194,7 +207,7 @@ export class FileSessions {
     if (!loaded.ok) return loaded;
     const s = loaded.value;
     return this.enqueue(s, async () => {
-      await this.refresh(s);
+      await this.refresh(s, true);
       return ok({ version: s.head, hash: textHash(s.rope.chunkList()) });
     });
   }
@@ -204,10 +217,29 @@ export class FileSessions {
    * with the reason it was not committed). Submissions to one file are handled one at a time.
    */
   async submit(fileId: string, userId: string, sub: Submission): Promise<SubmitOutcome> {
-    const loaded = await this.session(fileId);
+    let loaded: Result<FileSession>;
+    try {
+      loaded = await this.session(fileId);
+    } catch (err) {
+      // The database is unreachable while loading the file: nothing was written; retry later.
+      return { kind: 'rejected', error: { code: ErrorCode.UNAVAILABLE, message: `storage unavailable: ${describeError(err)}` } };
+    }
     if (!loaded.ok) return { kind: 'rejected', error: loaded.error };
     const s = loaded.value;
     return this.enqueue(s, () => this.commit(s, userId, sub));
+  }
+
+  /**
+   * Forgets a file that was deleted (on this node or another): its session is dropped without a
+   * snapshot, after the work already queued on it. Holders that still submit get FILE_NOT_FOUND.
+   */
+  evict(fileId: string): void {
+    const s = this.sessions.get(fileId);
+    if (!s) return;
+    this.sessions.delete(fileId);
+    clearTimeout(s.idleTimer);
+    s.stale = true;
+    s.deleted = true;
   }
 
   /** Writes every pending snapshot and stops timers (graceful shutdown). Waits for queued work. */
@@ -313,18 +345,30 @@ export class FileSessions {
 
   private async commit(s: FileSession, userId: string, sub: Submission): Promise<SubmitOutcome> {
     const started = performance.now();
+    let behindRounds = 0;
     try {
       for (let attempt = 1; attempt <= this.options.maxCommitAttempts; attempt++) {
+        if (s.deleted) return { kind: 'rejected', error: { code: ErrorCode.FILE_NOT_FOUND, message: 'the file was deleted' } };
         await this.refresh(s);
-        const history = sub.baseVersion <= s.head ? await this.range(s, sub.baseVersion, s.head) : [];
-        const head = s.head;
+        // The history from the cache (or the database) up to our head, read before the
+        // transaction; the transaction adds what other nodes committed after it.
+        const known = sub.baseVersion <= s.head ? await this.range(s, sub.baseVersion, s.head) : [];
         const outcome = await this.repo.commit({
           fileId: s.fileId,
           userId,
           clientId: sub.clientId,
           seq: sub.seq,
           roomUuid: s.roomUuid,
-          decide: (progress, role) => {
+          head: s.head,
+          decide: (progress, role, newer) => {
+            if (newer.length > 0) {
+              // Committed by other nodes (read under the file's lock): they are part of the log
+              // whatever becomes of this transaction, so the cache takes them now.
+              this.hooks.onConflict?.();
+              for (const op of newer) this.remember(s, op);
+            }
+            const head = s.head;
+            const history = known && sub.baseVersion <= head ? [...known, ...newer.filter((op) => op.version > sub.baseVersion)] : undefined;
             const decision = sequence(
               sub,
               {
@@ -355,6 +399,21 @@ export class FileSessions {
             return outcome;
           case 'rejected':
             return { kind: 'rejected', error: outcome.decision.error };
+          case 'behind': {
+            this.hooks.onConflict?.();
+            // Very far behind (or not contiguous): take what was read into the cache (in order; a
+            // gap would mean compaction, so reload) and decide again at once.
+            const first = outcome.ops[0]?.version;
+            if (first === s.head + 1) for (const op of outcome.ops) this.remember(s, op);
+            else s.stale = true;
+            // Not a lost race (nothing was written), so it does not count as an attempt; but a file
+            // other nodes write faster than we can catch up is bounded all the same.
+            if (++behindRounds <= this.options.maxCommitAttempts * 5) attempt--;
+            continue;
+          }
+          case 'gone':
+            this.evict(s.fileId);
+            return { kind: 'rejected', error: { code: ErrorCode.FILE_NOT_FOUND, message: 'the file was deleted' } };
           case 'conflict':
             // Another node committed this version first; load what it wrote and try again, after a
             // short random pause so that two nodes racing for one file do not keep colliding.

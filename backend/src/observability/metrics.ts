@@ -47,6 +47,8 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  /** Cross-node publishes (Redis) that failed; the message was dropped (clients repair by version). */
+  readonly fanoutPublishErrors = new Counter({ name: 'collab_fanout_publish_errors_total', help: 'Redis publishes that failed and were dropped', registers: [this.registry] });
   /** Background failures (snapshots, compaction, event relays). */
   readonly backgroundErrors = new Counter({ name: 'collab_background_errors_total', help: 'Failures of background tasks', registers: [this.registry] });
 

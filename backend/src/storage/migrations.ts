@@ -122,9 +122,27 @@ class InCodeMigrationSource implements Knex.MigrationSource<Migration> {
   }
 }
 
-/** Applies every pending migration (Knex takes a lock, so concurrent nodes are safe). */
-export async function migrateToLatest(db: Knex): Promise<void> {
-  await db.migrate.latest({ migrationSource: new InCodeMigrationSource() });
+/**
+ * Applies every pending migration. Knex takes a lock in `knex_migrations_lock`; a node that finds
+ * it taken (several nodes starting at once) waits and tries again, and then finds nothing to do.
+ */
+export async function migrateToLatest(db: Knex, lockWaitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      await db.migrate.latest({ migrationSource: new InCodeMigrationSource() });
+      return;
+    } catch (err) {
+      // Two nodes creating Knex's own bookkeeping tables at once: one loses with a unique
+      // violation (23505), "relation exists" (42P07) or "type exists" (42710); its retry finds
+      // them there.
+      const code = (err as { code?: unknown }).code;
+      const raced = code === '23505' || code === '42P07' || code === '42710';
+      const locked = err instanceof Error && (err.name === 'MigrationLocked' || /already locked/i.test(err.message) || raced);
+      if (!locked || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+    }
+  }
 }
 
 /** Reverts every migration (tests only). */

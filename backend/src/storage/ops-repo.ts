@@ -1,14 +1,17 @@
 /**
  * The operation log, per-client progress and snapshots: the storage half of the commit path.
  *
- * PostgreSQL is the single source of truth for each file's order. The primary key
- * `file_ops(file_id, version)` is the fence: two nodes that both try to commit version n+1 cannot
- * both succeed; the loser sees a unique violation, reloads and retries. Nothing here decides what
- * to commit: the caller passes the protocol's pure sequencing decision in.
+ * PostgreSQL is the single source of truth for each file's order. A commit first locks the file's
+ * row (`FOR NO KEY UPDATE`), so commits to one file are serialised across every node, and reads
+ * the ops committed past the caller's cached head inside that lock: the caller decides against the
+ * log as it is, never against a stale cache. The primary key `file_ops(file_id, version)` stays as
+ * the fence behind that: if two commits ever raced for version n+1, one would fail with a unique
+ * violation (`conflict`) and retry. Nothing here decides what to commit: the caller passes the
+ * protocol's pure sequencing decision in.
  */
 import type { Knex } from 'knex';
 import type { CommittedOp, SequencingDecision, TextOp } from '@collab/protocol';
-import { isUniqueViolation } from './database';
+import { isForeignKeyViolation, isUniqueViolation } from './database';
 
 /** A file's snapshot: its text at `version`. */
 export interface Snapshot {
@@ -33,7 +36,15 @@ export type CommitAttempt =
   | { readonly kind: 'duplicate'; readonly version: number }
   | { readonly kind: 'rejected'; readonly decision: Extract<SequencingDecision, { kind: 'reject' }> }
   /** Another node committed first (the version or the identity was taken): reload and try again. */
-  | { readonly kind: 'conflict' };
+  | { readonly kind: 'conflict' }
+  /**
+   * The log is too far past the caller's head to decide in this transaction (more than
+   * `MAX_NEWER` ops, or not contiguous with it): these are the first ops after the head, read
+   * inside the transaction; nothing was written. Apply them (or reload) and try again.
+   */
+  | { readonly kind: 'behind'; readonly ops: readonly CommittedOp[] }
+  /** The file no longer exists (deleted, perhaps on another node): nothing was written. */
+  | { readonly kind: 'gone' };
 
 interface OpRow {
   version: number;
@@ -43,6 +54,9 @@ interface OpRow {
   seq: string | number;
   created_at: Date | string;
 }
+
+/** Most ops past the caller's head that one commit takes in; beyond that it answers `behind`. */
+const MAX_NEWER = 1000;
 
 /** Reads and writes the op log, client progress and snapshots with Knex. */
 export class OpsRepo {
@@ -76,8 +90,9 @@ export class OpsRepo {
   }
 
   /**
-   * Commits one submission in a transaction: locks the client's progress row, reads the
-   * submitter's role, lets `decide` make the sequencing decision with those facts, and on `commit` inserts the op at its version and
+   * Commits one submission in a transaction: locks the file's row and the client's progress row,
+   * reads the submitter's role and the ops past the caller's head, lets `decide` make the
+   * sequencing decision with those facts, and on `commit` inserts the op at its version and
    * advances the progress row. Resolves only after COMMIT returned, i.e. when the op is durable.
    */
   async commit(args: {
@@ -87,11 +102,22 @@ export class OpsRepo {
     readonly userId: string;
     readonly clientId: string;
     readonly seq: number;
-    readonly decide: (progress: ClientProgress, role: string | undefined) => SequencingDecision;
+    /** The head of the caller's cache: ops past it (other nodes' commits) are read and passed to `decide`. */
+    readonly head: number;
+    /**
+     * The sequencing decision, given the client's progress, the submitter's current role, and the
+     * ops committed after `head` (ascending, contiguous from `head + 1`; usually none).
+     */
+    readonly decide: (progress: ClientProgress, role: string | undefined, newer: readonly CommittedOp[]) => SequencingDecision;
   }): Promise<CommitAttempt> {
     const { fileId, userId, clientId, seq } = args;
     try {
       return await this.db.transaction(async (trx) => {
+        // The file's row lock serialises commits to this file across nodes (taken first, in the
+        // same order as a file deletion's cascade, so the two cannot deadlock). NO KEY UPDATE does
+        // not block the foreign-key checks of other tables.
+        const file = await trx('files').where({ id: fileId }).forNoKeyUpdate().first('id');
+        if (!file) return { kind: 'gone' } as const;
         // FOR UPDATE serialises this client's submissions across nodes: a resend racing its
         // original on another node waits here, then sees the original's progress and is a duplicate.
         const row = await trx('client_progress')
@@ -105,7 +131,19 @@ export class OpsRepo {
         // The role is read in the same transaction as the commit: a demotion committed before this
         // point refuses the op, whichever node the demotion happened on.
         const participant = await trx('room_participants').where({ room_id: args.roomUuid, user_id: userId }).first('role');
-        const decision = args.decide(progress, participant?.role as string | undefined);
+        // The authoritative head is the log's, not our cache's: under the file's lock, nobody can
+        // commit to it until we are done, so these are all the ops the decision must know about.
+        const rows = await trx<OpRow>('file_ops')
+          .where('file_id', fileId)
+          .andWhere('version', '>', args.head)
+          .orderBy('version', 'asc')
+          .limit(MAX_NEWER + 1)
+          .select('version', 'op', 'author', 'client_id', 'seq', 'created_at');
+        const newer = rows.map(toCommittedOp);
+        if (newer.length > MAX_NEWER || (newer.length > 0 && newer[0]?.version !== args.head + 1)) {
+          return { kind: 'behind', ops: newer.slice(0, MAX_NEWER) } as const;
+        }
+        const decision = args.decide(progress, participant?.role as string | undefined, newer);
         if (decision.kind === 'duplicate') return { kind: 'duplicate', version: decision.version } as const;
         if (decision.kind === 'reject') return { kind: 'rejected', decision } as const;
         const inserted = await trx('file_ops')
@@ -136,6 +174,8 @@ export class OpsRepo {
     } catch (err) {
       // Another node took this version (or committed this very submission) first.
       if (isUniqueViolation(err)) return { kind: 'conflict' };
+      // file_ops.file_id references files: the file was deleted (by any node) before the insert.
+      if (isForeignKeyViolation(err)) return { kind: 'gone' };
       throw err;
     }
   }

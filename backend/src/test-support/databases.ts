@@ -84,6 +84,18 @@ function realPostgres(adminUrl: string): TestDatabaseKind {
   };
 }
 
+/**
+ * A fresh database on the real PostgreSQL (multi-node tests need one that several servers open by
+ * URL), or the reason there is none. Under CI=true an unreachable PostgreSQL throws instead.
+ */
+export async function freshPostgres(): Promise<TestDatabase | string> {
+  const url = await reachablePostgres();
+  if (url) return realPostgres(url).open();
+  const why = `PostgreSQL is not reachable at ${adminUrls().join(' or ')}`;
+  if (process.env['CI'] === 'true') throw new Error(`CI=true but ${why} (set TEST_DATABASE_URL to override)`);
+  return why;
+}
+
 /** What a suite declared with `forEachDatabase` gets: its database once `before` has run. */
 export interface DatabaseContext {
   readonly label: string;

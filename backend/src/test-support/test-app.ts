@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Limits } from '@collab/protocol';
-import { startApp, type App } from '../app';
+import { startApp, type App, type AppFaults } from '../app';
 import type { ServerConfig } from '../config';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { TEST_SCRYPT_COST } from '../domain/passwords';
@@ -31,14 +31,25 @@ export class TestServer {
   /** Starts a server on `database` (not closed by the server). */
   static async start(
     database: Database,
-    options: { limits?: Partial<Limits>; sessions?: Partial<FileSessionOptions>; clock?: () => number; secret?: string; logger?: Logger } = {},
+    options: {
+      limits?: Partial<Limits>;
+      sessions?: Partial<FileSessionOptions>;
+      clock?: () => number;
+      secret?: string;
+      logger?: Logger;
+      /** Join the fan-out at this Redis (multi-node tests), with this channel prefix. */
+      redisUrl?: string;
+      redisPrefix?: string;
+      faults?: AppFaults;
+    } = {},
   ): Promise<TestServer> {
     const secret = options.secret ?? randomBytes(32).toString('base64url');
     const config: ServerConfig = {
       host: '127.0.0.1',
       port: 0,
       databaseUrl: undefined,
-      redisUrl: undefined,
+      redisUrl: options.redisUrl,
+      ...(options.redisPrefix ? { redisPrefix: options.redisPrefix } : {}),
       dataDir: path.join(os.tmpdir(), `collab-test-${randomBytes(4).toString('hex')}`),
       jwtSecret: secret,
       jwtTtlSeconds: 3600,
@@ -51,6 +62,7 @@ export class TestServer {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.sessions ? { sessions: options.sessions } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.faults ? { faults: options.faults } : {}),
     });
     return new TestServer(app, secret);
   }

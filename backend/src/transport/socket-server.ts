@@ -7,9 +7,17 @@
  * Channels (Socket.IO rooms): `room:<roomId>` everyone joined to a room; `file:<fileId>` everyone
  * with the file open; `user:<userId>` all of a user's sockets; `member:<roomId>:<userId>` a user's
  * sockets joined to one room (role changes and removals target it).
+ *
+ * Several nodes: with the Redis adapter every emit to a channel, `fetchSockets` and `socketsLeave`
+ * reach all nodes. What a node keeps for its own sockets (the `Connection` maps, file-session
+ * holders and caches) is updated on every node: a domain event is handled here and relayed with
+ * `serverSideEmit` to the others, which run the same local part (`localEffects`). Broadcasts
+ * themselves are emitted once, by the node where the change happened. Relays and broadcasts are
+ * fire-and-forget: what must not be missed (ops) is repaired by version, and what must not leak
+ * (a removed user's access) is also checked against the database on every op, fetch and open.
  */
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import {
   CLIENT_EVENT_NAMES,
   ErrorCode,
@@ -40,8 +48,22 @@ export interface SocketData {
   activeFiles: Record<string, string | null>;
 }
 
-type CollabServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+/** Between nodes: the protocol's inter-server events, plus a deleted file (sessions to evict). */
+export type NodeEvents = InterServerEvents & {
+  fileDeleted: (payload: { readonly roomId: string; readonly fileId: string }) => void;
+};
+
+type CollabServer = Server<ClientToServerEvents, ServerToClientEvents, NodeEvents, SocketData>;
+type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, NodeEvents, SocketData>;
+
+/** Test-only fault hooks of the commit path (never set in production). */
+export interface TransportFaults {
+  /**
+   * Called after an op is durable and before it is acknowledged or broadcast. A hook that kills
+   * the process here produces the "crash between commit and broadcast" case.
+   */
+  afterCommit?(op: WireOp): void;
+}
 
 /** What the transport needs. */
 export interface SocketServerDeps {
@@ -56,6 +78,11 @@ export interface SocketServerDeps {
   readonly logger: Logger;
   readonly limits: Limits;
   readonly clock?: () => number;
+  /** The cross-node adapter (Redis); with one, domain events are relayed to the other nodes. */
+  readonly adapter?: ServerOptions['adapter'];
+  /** True for errors that mean "storage unreachable, retry" (answered UNAVAILABLE, not INTERNAL). */
+  readonly isUnavailable?: (err: unknown) => boolean;
+  readonly faults?: TransportFaults;
 }
 
 /** A running Socket.IO server. */
@@ -97,7 +124,9 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     serveClient: false,
     pingInterval: 10_000,
     pingTimeout: 10_000,
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
+  const crossNode = deps.adapter !== undefined;
   const connections = new Map<string, Connection>();
   const byUser = new Map<string, Set<Connection>>();
   let closing = false;
@@ -200,6 +229,12 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       const reply = await handle(conn, event, valid.value as unknown as Record<string, unknown>);
       if (reply) answer(reply);
     } catch (err) {
+      if (deps.isUnavailable?.(err)) {
+        // PostgreSQL is down, restarting or out of connections: nothing was done; retry.
+        logger.warn({ err: describe(err), event }, 'storage unavailable');
+        answer(fail(ErrorCode.UNAVAILABLE, 'storage unavailable; retry'));
+        return;
+      }
       logger.error({ err, event }, 'handler failed');
       answer(fail(ErrorCode.INTERNAL, 'internal error'));
     }
@@ -255,7 +290,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
         const open = openedFile(conn, p);
         if (!open.ok) return open.reply;
         const r = await sessions.fetch(p['fileId'] as string, p['from'] as number, p['to'] as number);
-        return r.ok ? { ok: true, ops: r.value.map((op) => toWire(p['fileId'] as string, op)) } : { ok: false, error: r.error };
+        if (!r.ok) return { ok: false, error: r.error };
+        // A removal made on another node may not have reached this one (relays are lossy): before
+        // any text leaves, the database says whether the user may still read. (An empty reply,
+        // the common answer to an idle client's catch-up, reveals nothing and costs no query.)
+        if (r.value.length > 0 && (await rooms.roleOf(p['roomId'] as string, user.userId)) === undefined) {
+          return fail(ErrorCode.NOT_A_PARTICIPANT, 'you are not a participant of this room');
+        }
+        return { ok: true, ops: r.value.map((op) => toWire(p['fileId'] as string, op)) };
       }
       case 'file:verify': {
         const open = openedFile(conn, p);
@@ -286,7 +328,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     const socket = conn.socket;
     conn.requestedRooms.delete(roomId);
     // Was any connection of this user (on any node) already in the room? Then nobody comes online.
-    const before = await io.in(`member:${roomId}:${conn.user.userId}`).fetchSockets();
+    const before = await socketsIn(`member:${roomId}:${conn.user.userId}`);
     const cameOnline = before.every((s) => s.id === socket.id);
     conn.rooms.set(roomId, { roomUuid, role: you.role, participant: you });
     socket.data.activeFiles[roomId] ??= null;
@@ -315,7 +357,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       await conn.socket.leave(`member:${roomId}:${conn.user.userId}`);
     }
     // Other sockets of the same user (other windows, other nodes) may still be in the room.
-    const still = await io.in(`member:${roomId}:${conn.user.userId}`).fetchSockets();
+    const still = await socketsIn(`member:${roomId}:${conn.user.userId}`);
     if (!removed && still.every((s) => s.id === conn.socket.id)) {
       io.to(`room:${roomId}`).emit('participant:updated', { ...joined.participant, online: false, activeFileId: null, roomId });
     }
@@ -325,7 +367,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   /** Ends the pending join requests of a user whose last connection went away. */
   async function withdrawRequests(conn: Connection): Promise<void> {
     if (conn.requestedRooms.size === 0) return;
-    const still = await io.in(`user:${conn.user.userId}`).fetchSockets();
+    const still = await socketsIn(`user:${conn.user.userId}`);
     if (still.some((s) => s.id !== conn.socket.id)) return;
     for (const roomId of conn.requestedRooms) {
       await rooms.withdrawJoinRequest(roomId, conn.user.userId).catch((err: unknown) => logger.warn({ err }, 'withdrawing a join request failed'));
@@ -408,6 +450,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       case 'committed': {
         metrics.opsCommitted.inc();
         const wire = toWire(fileId, outcome.op);
+        deps.faults?.afterCommit?.(wire);
         // Acknowledge first (the submitter is waiting), then fan out to the file's other readers.
         const reply: Reply = { ok: true, version: outcome.op.version, duplicate: false };
         conn.socket.to(`file:${fileId}`).emit('op', wire);
@@ -459,9 +502,23 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     return undefined;
   }
 
+  /**
+   * The sockets in a channel on every node; when the other nodes cannot be asked (Redis down or a
+   * node not answering in time), this node's alone. Presence is a hint, and a join must not fail
+   * because the fan-out is interrupted.
+   */
+  async function socketsIn(channel: string): Promise<{ id: string; data: SocketData }[]> {
+    try {
+      return await io.in(channel).fetchSockets();
+    } catch (err) {
+      logger.warn({ err: describe(err), channel }, 'fetchSockets across nodes failed; using this node only');
+      return io.local.in(channel).fetchSockets();
+    }
+  }
+
   /** userId → activeFileId (null when unknown) for everyone connected to the room, on any node. */
   async function onlinePresence(roomId: string): Promise<Map<string, string | null>> {
-    const sockets = await io.in(`room:${roomId}`).fetchSockets();
+    const sockets = await socketsIn(`room:${roomId}`);
     const online = new Map<string, string | null>();
     for (const s of sockets) {
       const active = s.data.activeFiles?.[roomId] ?? null;
@@ -486,35 +543,74 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     return pool.filter((c) => c.rooms.has(roomId));
   }
 
-  // --- domain events: what live sockets must see at once.
-  const unsubscribe = [
-    events.on('roleChanged', ({ roomId, userId, role }) => {
-      for (const c of localMembers(roomId, userId)) {
+  /**
+   * What every node does to its own sockets and caches when a domain event happens anywhere: run
+   * here for events of this node, and on the other nodes through `serverSideEmit`.
+   */
+  const localEffects = {
+    roleChanged({ roomId, userId, role }: { roomId: string; userId: string; role: Role }): void {
+      const mine = localMembers(roomId, userId);
+      for (const c of mine) {
         const joined = c.rooms.get(roomId);
         if (joined) {
           joined.role = role;
           joined.participant = { ...joined.participant, role };
         }
       }
+      // The node holding the user's sockets knows their participant record and announces it (each
+      // such node does: a duplicate `participant:updated` is harmless, a missing one is not).
+      const any = mine[0]?.rooms.get(roomId)?.participant;
+      if (!any) return;
+      void onlinePresence(roomId)
+        .then((online) => io.to(`room:${roomId}`).emit('participant:updated', { ...withPresence({ ...any, role }, online), roomId }))
+        .catch((err: unknown) => logger.warn({ err }, 'participant update failed'));
+    },
+    participantRemoved({ roomId, userId }: { roomId: string; userId: string }): void {
+      for (const c of localMembers(roomId, userId)) void leaveRoom(c, roomId, true, true);
+    },
+    roomDeleted({ roomId }: { roomId: string }): void {
+      for (const c of localMembers(roomId)) void leaveRoom(c, roomId, true, true);
+    },
+    fileDeleted({ roomId, fileId }: { roomId: string; fileId: string }): void {
+      for (const c of localMembers(roomId)) if (c.files.has(fileId)) closeFile(c, fileId);
+      sessions.evict(fileId);
+    },
+  };
+
+  /** Runs the local part of an event here and asks the other nodes to run theirs. */
+  function everyNode<K extends keyof typeof localEffects>(name: K, payload: Parameters<(typeof localEffects)[K]>[0]): void {
+    (localEffects[name] as (p: typeof payload) => void)(payload);
+    if (crossNode) (io.serverSideEmit as (ev: string, p: unknown) => boolean)(name, payload);
+  }
+
+  if (crossNode) {
+    io.on('roleChanged', (p) => localEffects.roleChanged(p));
+    io.on('participantRemoved', (p) => localEffects.participantRemoved(p));
+    io.on('roomDeleted', (p) => localEffects.roomDeleted(p));
+    io.on('fileDeleted', (p) => localEffects.fileDeleted(p));
+  }
+
+  // --- domain events: what live sockets must see at once, on whichever node they are.
+  const unsubscribe = [
+    events.on('roleChanged', ({ roomId, userId, role }) => {
       // The owner's role never changes; only editor/viewer reach here.
       io.to(`member:${roomId}:${userId}`).emit('role:changed', { roomId, role: role as AssignableRole });
-      void (async () => {
-        const online = await onlinePresence(roomId);
-        const any = localMembers(roomId, userId)[0]?.rooms.get(roomId)?.participant;
-        if (any) io.to(`room:${roomId}`).emit('participant:updated', { ...withPresence({ ...any, role }, online), roomId });
-      })().catch((err) => logger.warn({ err }, 'participant update failed'));
+      everyNode('roleChanged', { roomId, userId, role });
     }),
     events.on('participantAdded', ({ roomId, participant }) => {
       io.to(`room:${roomId}`).emit('participant:joined', { ...participant, roomId });
     }),
     events.on('participantRemoved', ({ roomId, userId }) => {
       io.to(`member:${roomId}:${userId}`).emit('room:removed', { roomId, reason: 'removed' });
-      for (const c of localMembers(roomId, userId)) void leaveRoom(c, roomId, true, true);
+      everyNode('participantRemoved', { roomId, userId });
+      // Channel membership is per node too: make every node drop the removed user's sockets from
+      // the room's channels even before (or without) its relay being handled.
+      io.in(`member:${roomId}:${userId}`).socketsLeave([`room:${roomId}`]);
       io.to(`room:${roomId}`).emit('participant:left', { roomId, userId });
     }),
     events.on('roomDeleted', ({ roomId }) => {
       io.to(`room:${roomId}`).emit('room:removed', { roomId, reason: 'deleted' });
-      for (const c of localMembers(roomId)) void leaveRoom(c, roomId, true, true);
+      everyNode('roomDeleted', { roomId });
     }),
     events.on('fileCreated', ({ roomId, file }) => {
       io.to(`room:${roomId}`).emit('file:created', { ...file, roomId });
@@ -524,7 +620,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     }),
     events.on('fileDeleted', ({ roomId, fileId }) => {
       io.to(`room:${roomId}`).emit('file:deleted', { roomId, fileId });
-      for (const c of localMembers(roomId)) if (c.files.has(fileId)) closeFile(c, fileId);
+      everyNode('fileDeleted', { roomId, fileId });
+      io.in(`file:${fileId}`).socketsLeave(`file:${fileId}`);
     }),
     events.on('joinRequested', ({ roomId, requestId, ownerId, user, role }) => {
       io.to(`user:${ownerId}`).emit('joinRequest', { roomId, requestId, user, role });
@@ -551,4 +648,9 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
 
 function toWire(fileId: string, op: { version: number; op: WireOp['op']; clientId: string; seq: number; author?: string; at?: number }): WireOp {
   return { fileId, version: op.version, op: op.op, clientId: op.clientId, seq: op.seq, author: op.author ?? '', at: op.at ?? 0 };
+}
+
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') return (err as { code: string }).code;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,0 +1,226 @@
+/**
+ * Two nodes over one PostgreSQL database and one Redis (in this process, each node with its own
+ * pool and Redis connections): a seeded random edit storm with clients spread over both nodes,
+ * publish reordering injected in one node, and role changes / removals / deletions made on one
+ * node reaching the sockets held by the other. Needs real PostgreSQL and Redis: skipped with the
+ * reason when either is unreachable, a failure under CI=true.
+ */
+import { strict as assert } from 'node:assert';
+import { Random, seedFromEnv } from '@collab/protocol/dist/test-support/random';
+import { CollabClient, type FileDoc } from '@collab/client';
+import { Cluster } from '../test-support/cluster';
+import { assertAcksMatchLog, assertConverged, randomEdit, withServices } from '../test-support/convergence';
+import type { TestUser } from '../test-support/test-app';
+import { assertGaplessLog, nextEvent, rawSocket, sleep, tableCounts, waitUntil } from '../test-support/sockets';
+
+describe('multi-node: two nodes over PostgreSQL and Redis', function () {
+  const services = withServices(this);
+
+  let cluster: Cluster;
+  afterEach(async () => {
+    await cluster?.stop();
+  });
+
+  /** Users: an owner plus `n` editors, registered through node 0, invited to a fresh room. */
+  async function roomWithEditors(n: number): Promise<{ roomId: string; users: TestUser[] }> {
+    const a = cluster.node(0);
+    const owner = await a.user('own');
+    const roomId = await a.room(owner);
+    const users = [owner];
+    for (let i = 0; i < n; i++) {
+      const u = await a.user('ed');
+      await a.invite(owner, roomId, u, 'editor');
+      users.push(u);
+    }
+    return { roomId, users };
+  }
+
+  it('a random edit storm with clients spread over both nodes converges: gapless log, no duplicate (clientId, seq), every client equals the database (seeded)', async function () {
+    this.timeout(90_000);
+    const seed = seedFromEnv();
+    console.log(`      seed=${seed} (replay with SEED=${seed})`);
+    const rnd = new Random(seed);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, users } = await roomWithEditors(5);
+    const fileIds: string[] = [];
+    for (let f = 0; f < 3; f++) fileIds.push(await cluster.node(0).file(users[0]!, roomId, `src/storm-${f}.ts`, `storm ${f}\n`));
+    // Clients alternate between the nodes: every file has writers on both.
+    const clients = await Promise.all(users.map((u, i) => CollabClient.connect(cluster.node(i % 2).url, u.token)));
+    const docs: FileDoc[][] = [];
+    for (const c of clients) {
+      await c.joinRoom(roomId);
+      const mine: FileDoc[] = [];
+      for (const fileId of fileIds) mine.push(await c.openFile(roomId, fileId));
+      docs.push(mine);
+    }
+    const started = Date.now();
+    const letters = 'abcdefgh';
+    for (let round = 0; round < 150; round++) {
+      for (let i = 0; i < clients.length; i++) randomEdit(rnd, rnd.pick(docs[i]!), letters[i]!);
+      if (rnd.chance(0.8)) await sleep(rnd.int(12));
+    }
+    const counts: number[] = [];
+    for (let f = 0; f < fileIds.length; f++) {
+      const fileId = fileIds[f]!;
+      const fileDocs = docs.map((d) => d[f]!);
+      const knex = cluster.node(0).app.database.knex;
+      const stored = await assertConverged(knex, fileDocs, fileId, `file ${f} (seed ${seed})`);
+      const rows = await assertGaplessLog(knex, fileId);
+      assert.equal(rows, stored.version);
+      // Every ack was for exactly the logged row, and every row was acknowledged exactly once.
+      assert.equal(await assertAcksMatchLog(knex, fileId, fileDocs, `file ${f} (seed ${seed})`), rows, `acks vs rows, file ${f} (seed ${seed})`);
+      counts.push(rows);
+    }
+    const ms = Date.now() - started;
+    const perNode = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.opsCommitted.get()).values[0]?.value ?? 0));
+    const conflicts = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.commitConflicts.get()).values[0]?.value ?? 0));
+    console.log(`      ${counts.join('+')} ops in ${ms} ms; committed per node ${perNode.join('/')}; cross-node races ${conflicts.join('/')}`);
+    assert.ok(perNode.every((n) => n > 0), 'both nodes committed');
+    assert.ok(conflicts.reduce((a, b) => a + b, 0) > 0, 'the nodes raced for versions');
+    for (const c of clients) c.close();
+  });
+
+  it('publishes of one node delayed (reordered) by up to 60 ms: receivers on the other node still apply in version order and converge', async function () {
+    this.timeout(60_000);
+    const seed = seedFromEnv();
+    console.log(`      seed=${seed} (replay with SEED=${seed})`);
+    const rnd = new Random(seed);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { publishDelayMs: 60 } }, {}]);
+    const { roomId, users } = await roomWithEditors(3);
+    const fileId = await cluster.node(0).file(users[0]!, roomId, 'delayed.txt', 'start\n');
+    const clients = await Promise.all(users.map((u, i) => CollabClient.connect(cluster.node(i % 2).url, u.token)));
+    const docs: FileDoc[] = [];
+    for (const c of clients) {
+      await c.joinRoom(roomId);
+      docs.push(await c.openFile(roomId, fileId));
+    }
+    // A raw observer on node 1 records the order in which broadcasts arrive.
+    const observer = await rawSocket(cluster.node(1).url, users[1]!.token);
+    await observer.request('room:join', { roomId });
+    await observer.request('file:open', { roomId, fileId, clientId: `observer-${seed}` });
+    const arrivals: number[] = [];
+    observer.socket.on('op', (op: { version: number }) => arrivals.push(op.version));
+    for (let round = 0; round < 80; round++) {
+      // Clients on node 0 (even) write more, so most broadcasts cross the delayed publisher.
+      for (let i = 0; i < clients.length; i++) if (i % 2 === 0 || rnd.chance(0.3)) randomEdit(rnd, docs[i]!, 'wxyz'[i]!);
+      await sleep(5 + rnd.int(20));
+    }
+    const stored = await assertConverged(cluster.node(1).app.database.knex, docs, fileId, `seed ${seed}`);
+    await assertGaplessLog(cluster.node(1).app.database.knex, fileId);
+    await waitUntil(() => new Set(arrivals).size >= stored.version - 5, 10_000, 'broadcasts reach the observer');
+    const inversions = arrivals.filter((v, i) => i > 0 && v < arrivals[i - 1]!).length;
+    // Early ops were buffered (held until their turn) by the clients on node 1, not applied.
+    const held = docs.filter((_, i) => i % 2 === 1).reduce((n, d) => n + d.effects.filter((e) => e.type === 'fetch').length, 0);
+    console.log(`      ${stored.version} ops; ${inversions} out-of-order arrivals at the observer on node 1; ${held} gap fetches by node-1 clients`);
+    assert.ok(inversions > 0, 'the delay did reorder broadcasts (otherwise this test proves nothing)');
+    observer.socket.close();
+    for (const c of clients) c.close();
+  });
+
+  it('cursors and presence cross nodes through Redis only: a cursor from node 0 reaches node 1, the database is not written, presence lists users of both nodes', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, users } = await roomWithEditors(1);
+    const [owner, ed] = users as [TestUser, TestUser];
+    const fileId = await cluster.node(0).file(owner, roomId, 'cursors.txt', 'some text\n');
+    const a = await CollabClient.connect(cluster.node(0).url, owner.token);
+    const b = await CollabClient.connect(cluster.node(1).url, ed.token);
+    await a.joinRoom(roomId);
+    const joined = await b.joinRoom(roomId);
+    // Presence is gathered from every node (fetchSockets through the adapter).
+    const online = (joined['participants'] as { userId: string; online: boolean }[]).filter((p) => p.online).map((p) => p.userId).sort();
+    assert.deepEqual(online, [owner.id, ed.id].sort());
+    const da = await a.openFile(roomId, fileId);
+    await b.openFile(roomId, fileId);
+    const knex = cluster.node(0).app.database.knex;
+    const before = await tableCounts(knex);
+    const cursor = nextEvent(b.socket as never, 'cursor');
+    a.connection.notify('cursor:update', { roomId, fileId, version: 0, selections: [{ anchor: 2, head: 5 }] });
+    const got = await cursor;
+    assert.deepEqual({ userId: got.userId, clientId: got.clientId, selections: got.selections }, { userId: owner.id, clientId: da.clientId, selections: [{ anchor: 2, head: 5 }] });
+    assert.deepEqual(await tableCounts(knex), before, 'a cursor writes nothing to the database');
+    a.close();
+    b.close();
+  });
+
+  it('a removal whose relay never arrived (Redis lost it): the database still refuses the removed user’s ops and fetches', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, users } = await roomWithEditors(1);
+    const [owner, ed] = users as [TestUser, TestUser];
+    const fileId = await cluster.node(0).file(owner, roomId, 'lost-relay.txt', 'secret\n');
+    const o = await CollabClient.connect(cluster.node(0).url, owner.token);
+    const e = await CollabClient.connect(cluster.node(1).url, ed.token);
+    await o.joinRoom(roomId);
+    await e.joinRoom(roomId);
+    const od = await o.openFile(roomId, fileId);
+    const ed1 = await e.openFile(roomId, fileId);
+    // The membership row goes, and no event announces it anywhere (as if every relay was lost).
+    const knex = cluster.node(0).app.database.knex;
+    const room = await knex('rooms').where({ room_id: roomId }).first('id');
+    assert.equal(await knex('room_participants').where({ room_id: room.id, user_id: ed.id }).delete(), 1);
+    od.type(0, 'more ');
+    await od.synced();
+    const fetched = await e.request('ops:fetch', { roomId, fileId, from: 1, to: 10 });
+    assert.equal(fetched.ok, false);
+    assert.equal(!fetched.ok && fetched.error.code, 'NOT_A_PARTICIPANT');
+    const submitted = await e.request('op:submit', { roomId, fileId, clientId: ed1.clientId, seq: 1, baseVersion: 0, op: ['x', 7] });
+    assert.equal(!submitted.ok && submitted.error.code, 'NOT_A_PARTICIPANT');
+    o.close();
+    e.close();
+  });
+
+  it('a role change, a removal and a file deletion made on node 0 reach the sockets held by node 1 at once', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, users } = await roomWithEditors(2);
+    const [owner, ed1, ed2] = users as [TestUser, TestUser, TestUser];
+    const fileId = await cluster.node(0).file(owner, roomId, 'roles.txt', 'roles\n');
+    const other = await cluster.node(0).file(owner, roomId, 'doomed.txt', 'doomed\n');
+    const c1 = await CollabClient.connect(cluster.node(1).url, ed1.token);
+    const c2 = await CollabClient.connect(cluster.node(1).url, ed2.token);
+    for (const c of [c1, c2]) await c.joinRoom(roomId);
+    const d1 = await c1.openFile(roomId, fileId);
+    const d2 = await c2.openFile(roomId, fileId);
+    const doomed = await c1.openFile(roomId, other);
+    d1.type(0, 'A');
+    await d1.synced();
+
+    // Demotion on node 0 (REST): the editor on node 1 is told, and its next op is refused.
+    const roleChanged = nextEvent(c1.socket as never, 'role:changed');
+    const r = await cluster.node(0).api('PATCH', `/rooms/${roomId}/participants/${ed1.id}`, { role: 'viewer' }, owner.token);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(await roleChanged, { roomId, role: 'viewer' });
+    d1.type(0, 'B');
+    await waitUntil(() => d1.effects.find((e) => e.type === 'rolledBack'), 5000, 'the demoted editor’s op is rolled back');
+
+    // File deletion on node 0: node 1 evicts its session; the socket hears of it.
+    const deleted = nextEvent(c1.socket as never, 'file:deleted');
+    const del = await cluster.node(0).api('DELETE', `/rooms/${roomId}/files/${other}`, undefined, owner.token);
+    assert.ok(del.status < 300, JSON.stringify(del.body));
+    assert.deepEqual(await deleted, { roomId, fileId: other });
+    await waitUntil(() => cluster.node(1).app.sessions.cachedHead(other) === undefined, 3000, 'node 1 evicted the deleted file');
+    doomed.type(0, 'gone?');
+    const refused = await c1.request('op:submit', { roomId, fileId: other, clientId: doomed.clientId, seq: 99, baseVersion: 0, op: ['x', 7] });
+    assert.equal(refused.ok, false);
+
+    // Removal on node 0: the removed user's socket on node 1 leaves the room's channels, gets no
+    // more ops, and can no longer fetch.
+    const removed = nextEvent(c2.socket as never, 'room:removed');
+    const rm = await cluster.node(0).api('DELETE', `/rooms/${roomId}/participants/${ed2.id}`, undefined, owner.token);
+    assert.ok(rm.status < 300, JSON.stringify(rm.body));
+    assert.deepEqual(await removed, { roomId, reason: 'removed' });
+    await sleep(200);
+    const before = d2.state.version;
+    const ownerClient = await CollabClient.connect(cluster.node(0).url, owner.token);
+    await ownerClient.joinRoom(roomId);
+    const od = await ownerClient.openFile(roomId, fileId);
+    od.type(0, 'after removal ');
+    await od.synced();
+    await sleep(300);
+    assert.equal(d2.state.version, before, 'the removed user received no op after removal');
+    const fetched = await c2.request('ops:fetch', { roomId, fileId, from: 1, to: 10 });
+    assert.equal(fetched.ok, false, 'the removed user cannot fetch');
+    for (const c of [c1, c2, ownerClient]) c.close();
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * One open file of a bench client: the sync state machine of `@collab/protocol` with a plain
+ * string for the document (as the headless `FileDoc` of `@collab/client`), instrumented for the
+ * latency tracker. It keeps no log of effects or events, so long runs do not grow memory.
+ *
+ * "Applied" is observed on the state machine itself: an op is applied when the client's `version`
+ * passes the op's version, whatever path delivered it (broadcast, gap fetch, reconnect catch-up or
+ * a held op drained later), so ops that arrive early are not counted before they are applied.
+ */
+import {
+  apply,
+  createSyncState,
+  isSynchronized,
+  localText,
+  replaceOp,
+  step,
+  type CommittedOp,
+  type SyncEffect,
+  type SyncEvent,
+  type SyncState,
+} from '@collab/protocol';
+import { FileSync, type CollabConnection, type SyncCore } from '@collab/client';
+import type { LatencyTracker } from './latency';
+
+/** The key of a submission in the latency tracker. */
+export function opKey(clientId: string, seq: number): string {
+  return `${clientId}:${seq}`;
+}
+
+/** A file open in a bench client. */
+export class BenchDoc implements SyncCore {
+  state: SyncState;
+  text: string;
+  readonly sync: FileSync;
+  /** Called after each ack of our own submission (the hot-file scenario types again then). */
+  onAcked: (() => void) | undefined;
+  /** Keystroke times not yet part of a submission. */
+  private typedAt: number[] = [];
+  /** Our submissions: seq → first send time and keystrokes folded in. */
+  private readonly sent = new Map<number, { at: number; keystrokes: number; measured: boolean }>();
+  /** The range of the last gap fetch, to tell whether our own pending ack was the "gap". */
+  private lastFetch: { from: number; to: number } | undefined;
+  /** Other clients' ops received but not yet applied: version → key. */
+  private readonly heard = new Map<number, string>();
+
+  constructor(
+    connection: CollabConnection,
+    readonly roomId: string,
+    readonly fileId: string,
+    readonly clientId: string,
+    version: number,
+    text: string,
+    private readonly tracker: LatencyTracker,
+  ) {
+    this.state = createSyncState(clientId, version, text);
+    this.text = text;
+    this.sync = new FileSync(connection, roomId, fileId, clientId, this);
+  }
+
+  /** Types `insert` at `offset`, replacing `remove` code units (a local edit fed to the state machine). */
+  type(offset: number, insert: string, remove = 0): void {
+    const op = replaceOp(this.text.length, offset, remove, insert);
+    this.text = apply(op, this.text);
+    this.typedAt.push(performance.now());
+    if (this.tracker.inWindow) this.tracker.counts.add('typed');
+    this.sync.feed({ type: 'local', op });
+  }
+
+  /** True when nothing local awaits the server. */
+  get synchronized(): boolean {
+    return isSynchronized(this.state);
+  }
+
+  /** The text the state machine believes the document holds (must equal `text`). */
+  expectedText(): string {
+    return localText(this.state);
+  }
+
+  /** Asks the server whether our copy matches at our version (a mismatch is repaired by a resync). */
+  verify(): Promise<{ head: number; match: boolean | null }> {
+    return this.sync.verify();
+  }
+
+  /** SyncCore: steps the state machine, applies `apply` effects, and reports to the tracker. */
+  feed(event: SyncEvent): SyncEffect[] {
+    if (event.type === 'ack' && this.lastFetch && event.version >= this.lastFetch.from && event.version <= this.lastFetch.to) {
+      // The "missing" version was our own op, whose ack was still on its way: the ack is fed from
+      // a promise continuation, after broadcasts that arrived right behind it were already fed.
+      this.tracker.counts.add('gapFetchesForOwnAck');
+      this.lastFetch = undefined;
+    }
+    if (event.type === 'remote') this.hear(event.op);
+    else if (event.type === 'fetched' || event.type === 'reconnect') for (const op of event.ops) this.hear(op);
+    const before = this.state.version;
+    const { state, effects } = step(this.state, event);
+    this.state = state;
+    const now = performance.now();
+    const rest: SyncEffect[] = [];
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'apply':
+          this.text = apply(effect.op, this.text);
+          continue;
+        case 'send': {
+          const { seq } = effect.submission;
+          if (!this.sent.has(seq)) {
+            // A first send: the keystrokes typed since the previous submission are folded into it.
+            const typed = this.typedAt.splice(0);
+            const measured = this.tracker.submitted(opKey(this.clientId, seq), this.fileId, now, typed[0] ?? now, typed.length);
+            this.sent.set(seq, { at: now, keystrokes: typed.length, measured });
+          } else {
+            this.tracker.counts.add('resent');
+          }
+          break;
+        }
+        case 'acked': {
+          const s = this.sent.get(effect.seq);
+          this.sent.delete(effect.seq);
+          if (s) this.tracker.acked(now, s.at, s.keystrokes, s.measured);
+          if (this.onAcked) queueMicrotask(this.onAcked);
+          break;
+        }
+        case 'fetch':
+          this.tracker.counts.add('gapFetches');
+          this.lastFetch = { from: effect.from, to: effect.to };
+          break;
+        case 'retryLater':
+        case 'rolledBack':
+        case 'stalled':
+          this.tracker.error(`${effect.type}:${effect.error.code}`);
+          break;
+        case 'needResync':
+          this.tracker.error(`needResync:${effect.error.code}`);
+          break;
+        case 'merged':
+          this.tracker.error('merged');
+          break;
+      }
+      rest.push(effect);
+    }
+    if (this.state.version > before) this.appliedUpTo(before, this.state.version, now);
+    return rest;
+  }
+
+  private hear(op: CommittedOp): void {
+    if (op.clientId !== this.clientId && op.version > this.state.version) this.heard.set(op.version, opKey(op.clientId, op.seq));
+  }
+
+  private appliedUpTo(from: number, to: number, now: number): void {
+    if (this.heard.size === 0) return;
+    for (const [version, key] of this.heard) {
+      if (version <= from || version > to) continue;
+      this.heard.delete(version);
+      this.tracker.applied(key, now);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The load tool must not rot: a short typing run (4 clients, 2 files, 2 s) against a server it
+ * spawns on PGlite converges and produces every figure; a run whose clients are made to diverge is
+ * refused; the percentile and profile helpers compute what they claim.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { checkConvergence } from './convergence';
+import { summariseProfile } from './profile';
+import { chooseSeed } from './rng';
+import { RunEnv } from './run-env';
+import { runTyping } from './scenarios/typing';
+import { Samples } from './stats';
+import { BenchClient } from './bench-client';
+import { LatencyTracker } from './latency';
+import { buildWorld } from './world';
+import { useSynchronousAcks } from './sync-acks';
+import type { CollabConnection } from '@collab/client';
+
+describe('bench: load tool', function () {
+  this.timeout(60_000);
+  const seed = chooseSeed();
+  let env: RunEnv;
+  const quiet = (): void => {};
+
+  before(async () => {
+    env = await RunEnv.start({ urls: [], nodes: 1, db: 'pglite', pgAdminUrl: '', redisUrl: '' }, quiet);
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  it(`bench typing run converges and reports latency, throughput and server CPU (seed ${seed})`, async () => {
+    const lines: string[] = [];
+    const result = await runTyping(env, { name: 'typing', clients: 4, files: 2, filesPerRoom: 2, users: 4, rate: 5, durationS: 2, warmupS: 0.5, docSize: 200, seed }, (l) => lines.push(l));
+    assert.equal(result['converged'], true, JSON.stringify(result['convergenceProblems']));
+    const latency = result['latencyMs'] as { endToEnd: { n: number; p50: number; p99: number; max: number } };
+    // 4 clients × 5/s × 2 s = 40 keystrokes; every one is applied by the other client of its file.
+    assert.ok(latency.endToEnd.n >= 30, `only ${latency.endToEnd.n} latency samples`);
+    assert.ok(latency.endToEnd.p50 > 0 && latency.endToEnd.p50 <= latency.endToEnd.p99 && latency.endToEnd.p99 <= latency.endToEnd.max);
+    const throughput = result['throughput'] as { submitsAckedPerSec: number; keystrokesAckedPerSec: number };
+    assert.ok(throughput.keystrokesAckedPerSec >= 15 && throughput.keystrokesAckedPerSec <= 25, `acked ${throughput.keystrokesAckedPerSec}/s, offered 20/s`);
+    assert.equal((result['errors'] as { total: number }).total, 0);
+    const cpu = result['cpuSeconds'] as Record<string, number>;
+    assert.ok(cpu['server']! > 0, 'server CPU was sampled');
+    assert.ok((result['peakRssMb'] as Record<string, number>)['server']! > 10, 'server RSS was sampled');
+  });
+
+  it('bench convergence check refuses clients whose texts differ from the server', async () => {
+    const tracker = new LatencyTracker();
+    const world = await buildWorld({ clients: 2, files: 1, filesPerRoom: 1, users: 2, content: 'hello\n', urls: env.urls, tag: `t${seed % 100000}` }, tracker, () => {});
+    try {
+      const doc = world.docs[0]!;
+      assert.equal((await checkConvergence(world.docs, 5000)).converged, true, 'an untouched world converges');
+      // Corrupt one client's document behind the state machine's back: the check must notice.
+      const original = doc.text;
+      doc.text = 'tampered';
+      const local = await checkConvergence(world.docs, 1000);
+      assert.equal(local.converged, false);
+      doc.text = original;
+      // Corrupt its copy of the server's text too: file:verify reports a mismatch and FileSync
+      // repairs it by a resync, but the run still diverged and must not count as converged.
+      doc.state = { ...doc.state, serverText: 'tampered' };
+      doc.text = 'tampered';
+      const repaired = await checkConvergence(world.docs, 5000);
+      assert.equal(repaired.converged, false);
+      assert.ok(repaired.problems.some((p) => p.includes('diverged')), repaired.problems.join('; '));
+    } finally {
+      for (const c of world.clients as BenchClient[]) c.close();
+    }
+  });
+
+  it('bench --sync-acks delivers an op:submit reply inside the ack callback, other requests unchanged', async () => {
+    let ack: ((err: unknown, reply: unknown) => void) | undefined;
+    const fake = {
+      request: async (event: string): Promise<unknown> => ({ ok: true, via: `original ${event}` }),
+      socket: { timeout: () => ({ emit: (_ev: string, _p: unknown, cb: (err: unknown, reply: unknown) => void) => (ack = cb) }) },
+    };
+    useSynchronousAcks(fake as unknown as CollabConnection, 1000);
+    const seen: unknown[] = [];
+    void fake.request('op:submit').then((r) => seen.push(r));
+    ack?.(null, { ok: true, version: 7 });
+    // Synchronously, before any microtask: what a callback-based FileSync would see.
+    assert.deepEqual([...seen], [{ ok: true, version: 7 }]);
+    void fake.request('op:submit').then((r) => seen.push(r));
+    ack?.(new Error('timeout'), undefined);
+    assert.equal((seen[1] as { error: { code: string } }).error.code, 'UNAVAILABLE');
+    assert.deepEqual(await fake.request('file:verify'), { ok: true, via: 'original file:verify' });
+  });
+
+  it('bench percentiles use nearest rank', () => {
+    const s = new Samples();
+    for (let i = 1; i <= 100; i++) s.add(i);
+    assert.deepEqual(s.summary(), { n: 100, p50: 50, p95: 95, p99: 99, max: 100, mean: 50.5 });
+    assert.equal(new Samples().summary(), null);
+  });
+
+  it('bench profile summary attributes self time to functions and packages', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-prof-'));
+    const file = path.join(dir, 'x.cpuprofile');
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodes: [
+          { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
+          { id: 2, callFrame: frame('commit', 'file:///x/backend/dist/domain/file-sessions.js'), children: [3] },
+          { id: 3, callFrame: frame('query', 'file:///x/node_modules/pg/lib/client.js') },
+          { id: 4, callFrame: frame('(idle)', '') },
+        ],
+        startTime: 0,
+        endTime: 4000,
+        samples: [2, 3, 3, 4],
+        timeDeltas: [1000, 1000, 1000, 1000],
+      }),
+    );
+    const s = summariseProfile(file);
+    assert.equal(s.busyMs, 3);
+    assert.deepEqual(s.places.map((p) => [p.name, p.selfMs]), [['pg', 2], ['@collab/backend', 1]]);
+    const commit = s.inclusive.find((e) => e.name.startsWith('commit'));
+    assert.equal(commit?.totalMs, 3);
+  });
+});

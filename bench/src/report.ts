@@ -1,0 +1,46 @@
+/**
+ * Output of a scenario: a human-readable table, then one line `BENCH_RESULT {json}` that scripts
+ * can pick up. A run that did not converge reports no latency (and the CLI exits non-zero).
+ */
+import type { Percentiles } from './stats';
+import type { WindowFigures } from './run-env';
+
+/** The prefix of the machine-readable line. */
+export const RESULT_PREFIX = 'BENCH_RESULT ';
+
+/** Rows of the human table: [label, value]. */
+export type Rows = [string, string | number][];
+
+/** Prints the table and the JSON line. */
+export function printResult(title: string, rows: Rows, result: Record<string, unknown>, out: (line: string) => void = console.log): void {
+  const width = Math.max(...rows.map(([k]) => k.length), 10);
+  out('');
+  out(`== ${title} ==`);
+  for (const [k, v] of rows) out(`  ${k.padEnd(width)}  ${typeof v === 'number' ? formatNumber(v) : v}`);
+  out(RESULT_PREFIX + JSON.stringify(result));
+}
+
+/** Table rows for latency percentiles. */
+export function latencyRows(label: string, p: Percentiles | null): Rows {
+  if (!p) return [[label, 'no samples']];
+  return [[label, `p50 ${p.p50}  p95 ${p.p95}  p99 ${p.p99}  max ${p.max} ms  (n=${p.n})`]];
+}
+
+/** Table rows for the resources of a window. */
+export function resourceRows(w: WindowFigures, loadBefore: number[], provisional: boolean): Rows {
+  const cpu = Object.entries(w.cpu.groups).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+  const rss = Object.entries(w.peakRssMb).filter(([k]) => k !== 'postgresShared').map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    ['CPU seconds', `${cpu}; other processes ${w.cpu.otherSeconds.toFixed(2)} (over ${w.cpu.wallSeconds} s wall, ${w.cpu.cores} cores)`],
+    ['peak RSS (MB)', rss],
+    ...(w.postgres
+      ? ([['PostgreSQL', `${w.postgres.commits} commits, ${w.postgres.rollbacks} rollbacks, ${w.postgres.rowsInserted} rows inserted, ${w.postgres.rowsUpdated} updated, ${w.postgres.rowsFetched} fetched`]] as Rows)
+      : []),
+    ['bench event loop', `p50 ${w.benchEventLoopMs.p50}  p99 ${w.benchEventLoopMs.p99}  max ${w.benchEventLoopMs.max} ms`],
+    ['load average', `before ${loadBefore.join(' ')}, after ${w.loadAvgEnd.join(' ')}${provisional ? '  (PROVISIONAL: contended)' : ''}`],
+  ];
+}
+
+function formatNumber(v: number): string {
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2);
+}

@@ -1,0 +1,109 @@
+/**
+ * Sets up what a scenario needs through the public API, as real clients would: users sign up,
+ * owners create rooms and files and invite the others as editors; then clients connect, join and
+ * open their file.
+ *
+ * Layout: client i edits file i mod F; file f lives in room ⌊f / filesPerRoom⌋; client i signs in as
+ * user i mod U; a room's owner is the user of its first client, and every other user with a client
+ * in the room is invited as an editor. With several server URLs, client i connects to node
+ * ⌊i / F⌋ mod N, so the clients of one file alternate between nodes.
+ */
+import { Api, pool, type BenchUser } from './api';
+import { BenchClient } from './bench-client';
+import type { BenchDoc } from './bench-doc';
+import type { LatencyTracker } from './latency';
+
+/** The shape of a world. */
+export interface WorldSpec {
+  readonly clients: number;
+  readonly files: number;
+  readonly filesPerRoom: number;
+  /** Distinct users (each client signs in as user i mod users). */
+  readonly users: number;
+  /** Initial content of every file. */
+  readonly content: string;
+  /** Server URLs; client i connects to urls[i mod urls.length]. */
+  readonly urls: readonly string[];
+  /** Where HTTP API calls go. @default urls[0] */
+  readonly apiUrl?: string;
+  /** Prefix of usernames (unique per run). */
+  readonly tag: string;
+  /** The `--sync-acks` experiment (acks fed synchronously; see sync-acks.ts). */
+  readonly syncAcks?: boolean;
+}
+
+/** A world after setup. */
+export interface World {
+  readonly spec: WorldSpec;
+  readonly users: BenchUser[];
+  readonly clients: BenchClient[];
+  /** Client i's open document. */
+  readonly docs: BenchDoc[];
+  /** Seconds spent in each setup phase. */
+  readonly setupSeconds: { users: number; rooms: number; connect: number };
+}
+
+/** Signs up `n` users (usernames `<tag>u<i>`), a few at a time (each sign-up costs the server a scrypt hash). */
+export async function signUpUsers(api: Api, tag: string, n: number, concurrency = 8): Promise<BenchUser[]> {
+  return pool(n, concurrency, (i) => api.register(`${tag}u${i}`));
+}
+
+/** The index of the server URL client `c` connects to: the clients of one file alternate between nodes. */
+export function nodeOf(spec: Pick<WorldSpec, 'files' | 'urls'>, c: number): number {
+  return Math.floor(c / spec.files) % spec.urls.length;
+}
+
+/** Builds the world of `spec`; every client ends up connected with its file open. */
+export async function buildWorld(spec: WorldSpec, tracker: LatencyTracker, log: (line: string) => void): Promise<World> {
+  const api = new Api(spec.apiUrl ?? (spec.urls[0] as string));
+  let t = performance.now();
+  const users = await signUpUsers(api, spec.tag, Math.min(spec.users, spec.clients));
+  const tUsers = (performance.now() - t) / 1000;
+  log(`  signed up ${users.length} users in ${tUsers.toFixed(1)} s`);
+
+  t = performance.now();
+  const roomCount = Math.ceil(spec.files / spec.filesPerRoom);
+  const userOf = (client: number): number => client % users.length;
+  // Which users have a client in each room; the room's owner is the user of its first client.
+  const members: Set<number>[] = Array.from({ length: roomCount }, () => new Set<number>());
+  const owner: number[] = new Array<number>(roomCount).fill(-1);
+  for (let c = 0; c < spec.clients; c++) {
+    const room = Math.floor((c % spec.files) / spec.filesPerRoom);
+    if (owner[room] === -1) owner[room] = userOf(c);
+    (members[room] as Set<number>).add(userOf(c));
+  }
+  const roomIds: string[] = [];
+  const fileIds: string[] = new Array<string>(spec.files);
+  await pool(roomCount, 8, async (r) => {
+    const ownerUser = users[owner[r] as number] as BenchUser;
+    const roomId = await api.createRoom(ownerUser.token, true, `bench room ${r}`);
+    roomIds[r] = roomId;
+    for (let f = r * spec.filesPerRoom; f < Math.min(spec.files, (r + 1) * spec.filesPerRoom); f++) {
+      fileIds[f] = await api.createFile(ownerUser.token, roomId, `src/file-${f}.txt`, spec.content);
+    }
+    for (const u of members[r] as Set<number>) {
+      if (u !== owner[r]) await api.invite(ownerUser.token, roomId, (users[u] as BenchUser).username, 'editor');
+    }
+  });
+  const tRooms = (performance.now() - t) / 1000;
+  log(`  created ${roomCount} rooms, ${spec.files} files in ${tRooms.toFixed(1)} s`);
+
+  t = performance.now();
+  const clients: BenchClient[] = [];
+  const docs: BenchDoc[] = [];
+  await pool(spec.clients, 50, async (c) => {
+    const file = c % spec.files;
+    const roomId = roomIds[Math.floor(file / spec.filesPerRoom)] as string;
+    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, (users[userOf(c)] as BenchUser).token, c, 30_000, spec.syncAcks ?? false);
+    clients[c] = client;
+    await client.joinRoom(roomId);
+    docs[c] = await client.openFile(roomId, fileIds[file] as string, tracker);
+  });
+  const tConnect = (performance.now() - t) / 1000;
+  log(`  connected ${clients.length} clients (joined, file open) in ${tConnect.toFixed(1)} s`);
+  return { spec, users, clients, docs, setupSeconds: { users: round1(tUsers), rooms: round1(tRooms), connect: round1(tConnect) } };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
