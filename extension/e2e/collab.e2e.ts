@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -171,6 +171,21 @@ async function pair(name: string, a: Page, b: Page, labels: [string, string]): P
   rmSync(fa, { force: true });
   rmSync(fb, { force: true });
   return out;
+}
+
+/** Every Collab output-channel log file of a user-data-dir (one per extension host: reloads add more). */
+function collabLogs(userDataDir: string): string[] {
+  const root = path.join(userDataDir, 'logs');
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name === 'Collab.log') found.push(full);
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return found;
 }
 
 /** The label of the active editor tab. */
@@ -544,5 +559,18 @@ if (typeof describe === 'function') {
       assert.equal(text.split('after-expiry').length, 2, 'after-expiry exactly once');
       await pair('8-sign-in-again', A, B, ['alice (host, signed in again)', 'bob (guest, signed in again twice)']);
     });
+
+    step('10. the consistency checks never fired: no window logged a repair or a resync', async () => {
+      const bad = /repairing the editor|had drifted from the sync state|differed from ours/;
+      for (const host of [alice!, bob!]) {
+        const logs = collabLogs(host.userDataDir);
+        assert.ok(logs.length > 0, `${host.name}: no Collab log found`);
+        for (const file of logs) {
+          const hits = readFileSync(file, 'utf8').split('\n').filter((line) => bad.test(line));
+          assert.deepEqual(hits, [], `${host.name}: ${file}`);
+        }
+      }
+    });
+
   });
 }

@@ -4,6 +4,8 @@
  *   extension/media/screenshot.png   a real VS Code (the e2e host) with the extension: the Command
  *                                    Palette filtered to "Collab" over the Collab output channel
  *   extension/media/icon.png         the 256x256 extension icon, drawn as SVG and rendered by Chromium
+ *   extension/media/collaboration.png copied by hand from output/e2e/collab-4-participants.png (the e2e
+ *                                    run makes it: host with the Participants view, viewer following)
  *
  *   npm run build && node extension/dist/e2e/marketplace-media.js [--icon] [--screenshot]   (default: both)
  *

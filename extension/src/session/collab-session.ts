@@ -53,6 +53,8 @@ export interface FileProblem {
 export interface SessionOptions {
   /** Interval of the consistency checks (editor vs binding; every second tick also `file:verify`). 0 disables. @default 15000 */
   readonly checkIntervalMs?: number;
+  /** How often files shown in an editor ask for ops they may have missed (ms; 0: never). @default 5000 */
+  readonly catchUpIntervalMs?: number;
   /** Passed to each document's EditorSync. */
   readonly editorOptions?: EditorSyncOptions;
 }
@@ -73,6 +75,7 @@ export class CollabSession {
   private readonly cursorsByFile = new Map<string, Map<string, RemoteCursor>>();
   private readonly offs: Array<() => void> = [];
   private checkTimer: ReturnType<typeof setInterval> | undefined;
+  private catchUpTimer: ReturnType<typeof setInterval> | undefined;
   private checkTick = 0;
   private ended: EndReason | undefined;
   private reestablishing: Promise<void> | undefined;
@@ -121,6 +124,17 @@ export class CollabSession {
     this.subscribe();
     const interval = options.checkIntervalMs ?? 15_000;
     if (interval > 0) this.checkTimer = setInterval(() => void this.checkFiles(++this.checkTick % 2 === 0), interval);
+    // Broadcasts between server nodes are fire-and-forget: a lost op is noticed by the gap the next
+    // one leaves, but a lost *last* op leaves none. Files shown in an editor ask for ops past their
+    // version when nothing arrived for a while; the others wait for the periodic verify above.
+    const catchUp = options.catchUpIntervalMs ?? 5_000;
+    if (catchUp > 0) {
+      this.catchUpTimer = setInterval(() => {
+        if (this.connection.status !== 'live') return;
+        for (const file of this.files.values()) if (file.attached) void file.sync.catchUp().catch(() => undefined);
+      }, catchUp);
+      this.catchUpTimer.unref?.();
+    }
   }
 
   /** Joins `roomId` (`room:join`) over a live connection. */
@@ -317,6 +331,7 @@ export class CollabSession {
   dispose(): void {
     if (!this.ended) this.ended = { kind: 'left' };
     clearInterval(this.checkTimer);
+    clearInterval(this.catchUpTimer);
     clearTimeout(this.retryTimer);
     for (const off of this.offs.splice(0)) off();
     for (const file of this.files.values()) file.dispose();
