@@ -293,7 +293,7 @@ if (typeof describe === 'function') {
       await pair('2-typing', A, B, ['alice (host)', 'bob (guest)']);
     });
 
-    step("3. A's cursor decoration (name label) appears in B's editor, and B's in A's", async () => {
+    step("3. A's cursor decoration (name label) appears in B's editor at the right character, and B's in A's", async () => {
       /** Usernames shown as ::before labels (remote cursor decorations) in the page's active editor. */
       const labels = (page: Page) =>
         page.evaluate(() => {
@@ -304,9 +304,52 @@ if (typeof describe === 'function') {
           }
           return [...names];
         });
+      /**
+       * Where `name`'s label sits in the page's active editor: its visible line (0-based, the editor
+       * scrolled to the top) and the gap in pixels between the label's anchor and character `column`
+       * of that line as Monaco lays it out.
+       */
+      const labelPlace = (page: Page, name: string, column: number) =>
+        page.evaluate(
+          ({ name, column }) => {
+            const root = document.querySelector('.editor-group-container.active .monaco-editor .view-lines');
+            if (!root) return undefined;
+            const lines = Array.from(root.querySelectorAll<HTMLElement>(':scope > .view-line')).sort((a, b) => parseFloat(a.style.top || '0') - parseFloat(b.style.top || '0'));
+            for (let index = 0; index < lines.length; index++) {
+              const line = lines[index]!;
+              const tag = Array.from(line.querySelectorAll('span')).find((el) => getComputedStyle(el, '::before').content === JSON.stringify(name));
+              if (!tag) continue;
+              // The x of `column`: walk the line's text nodes (decorations add none: their text is CSS).
+              const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+              let left = 0;
+              for (let node = walker.nextNode(), seen = 0; node; node = walker.nextNode()) {
+                const length = node.textContent?.length ?? 0;
+                if (seen + length >= column) {
+                  const range = document.createRange();
+                  range.setStart(node, column - seen);
+                  range.collapse(true);
+                  left = range.getBoundingClientRect().left;
+                  break;
+                }
+                seen += length;
+              }
+              return { line: index, gapPx: Math.abs(tag.getBoundingClientRect().left - left) };
+            }
+            return undefined;
+          },
+          { name, column },
+        );
+      // A puts the caret on line 2 after "sec" ("sec|ond line"): B draws alice's caret right there.
       await clickEnd(A, 'Control+Home');
       await A.keyboard.press('ArrowDown');
+      await A.keyboard.press('Home');
+      for (let i = 0; i < 3; i++) await A.keyboard.press('ArrowRight');
       await waitFor("alice's cursor label in B", async () => (await labels(B)).includes('alice'));
+      const place = await waitFor("alice's caret at line 2, column 3 in B", async () => {
+        const found = await labelPlace(B, 'alice', 3);
+        return found && found.line === 1 && found.gapPx <= 2 ? found : undefined;
+      });
+      console.log(`      alice's caret in B: line ${place.line + 1}, ${place.gapPx.toFixed(1)} px from column 3`);
       await clickEnd(B, 'Control+Home');
       await B.keyboard.press('ArrowDown');
       await B.keyboard.press('End');
