@@ -494,7 +494,7 @@ if (typeof describe === 'function') {
       await pair('6-reconnect', A, B, ['alice (host)', 'bob (guest, reconnected)']);
     });
 
-    step("7. B creates, edits, renames and deletes a file in the room: A's disk follows", async function () {
+    step("7. B creates, edits, renames and deletes a file in the room: A's disk follows; A renames and deletes one: the room follows", async function () {
       this.timeout(120_000);
       const aliceDir = workspaces[0]!;
       const onDisk = (name: string) => existsSync(path.join(aliceDir, name));
@@ -534,6 +534,20 @@ if (typeof describe === 'function') {
       await B.locator('.monaco-dialog-box').getByRole('button', { name: /Delete|Move to Trash/ }).first().click();
       await waitFor("gone from A's disk", async () => !onDisk('renamed-by-bob.txt'), 20_000);
       assert.ok(onDisk('hello.txt'));
+      // The other way: the host renames, then deletes, a shared file in its explorer; B's room follows.
+      const rowIn = (page: Page, name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+      await rowIn(A, 'follow-me.txt').click();
+      await A.keyboard.press('F2');
+      await A.keyboard.press('Control+a');
+      await A.keyboard.type('followed.txt');
+      await A.keyboard.press('Enter');
+      await waitFor('B’s explorer shows the host’s rename', async () => (await rowIn(B, 'followed.txt').count()) > 0 && (await B.locator('.explorer-folders-view .monaco-list-row', { hasText: 'follow-me.txt' }).count()) === 0, 20_000);
+      await rowIn(A, 'followed.txt').click();
+      await A.keyboard.press('Delete');
+      await A.locator('.monaco-dialog-box').getByRole('button', { name: /Delete|Move to Trash/ }).first().click();
+      await waitFor('B’s explorer drops the host’s deleted file', async () => (await B.locator('.explorer-folders-view .monaco-list-row', { hasText: 'followed.txt' }).count()) === 0, 20_000);
+      assert.ok(!onDisk('followed.txt'));
+      if ((await activeTab(A).catch(() => '')) !== 'hello.txt') await openFile(A, 'hello.txt');
     });
 
     step("8. A reloads its window while B types: A's session resumes in the same room, nothing lost", async function () {
