@@ -188,6 +188,18 @@ function collabLogs(userDataDir: string): string[] {
   return found;
 }
 
+/** Usernames shown as ::before labels (remote cursor decorations) in the page's active editor. */
+function labels(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const names = new Set<string>();
+    for (const el of Array.from(document.querySelectorAll('.editor-group-container.active .monaco-editor .view-lines span'))) {
+      const content = getComputedStyle(el, '::before').content;
+      if (content && content !== 'none' && content !== 'normal') names.add(content.replace(/^"|"$/g, ''));
+    }
+    return [...names];
+  });
+}
+
 /** The label of the active editor tab. */
 async function activeTab(page: Page): Promise<string> {
   return (await page.locator('.editor-group-container.active .tab.active .label-name').first().innerText()).trim();
@@ -294,16 +306,6 @@ if (typeof describe === 'function') {
     });
 
     step("3. A's cursor decoration (name label) appears in B's editor at the right character, and B's in A's", async () => {
-      /** Usernames shown as ::before labels (remote cursor decorations) in the page's active editor. */
-      const labels = (page: Page) =>
-        page.evaluate(() => {
-          const names = new Set<string>();
-          for (const el of Array.from(document.querySelectorAll('.editor-group-container.active .monaco-editor .view-lines span'))) {
-            const content = getComputedStyle(el, '::before').content;
-            if (content && content !== 'none' && content !== 'normal') names.add(content.replace(/^"|"$/g, ''));
-          }
-          return [...names];
-        });
       /**
        * Where `name`'s label sits in the page's active editor: its visible line (0-based, the editor
        * scrolled to the top) and the gap in pixels between the label's anchor and character `column`
@@ -461,10 +463,14 @@ if (typeof describe === 'function') {
         await sleep(2000);
         assert.equal(await backend!.serverText(roomId, 'hello.txt'), demoted, 'a demoted viewer changed the server copy');
         assert.equal(await editorText(C), norm(demoted), "the demoted viewer's editor changed");
+        await clickEnd(C, 'Control+Home');
+        await waitFor("carol's cursor shown in A (before she leaves)", async () => (await labels(A)).includes('carol'), 10_000);
         await runCommand(A, 'View: Show Explorer');
       } finally {
         await carol.stop();
       }
+      // Carol's window is gone: her caret and name leave A's editor.
+      await waitFor("carol's cursor cleared in A", async () => !(await labels(A)).includes('carol'), 20_000);
     });
 
     step("6. B's backend connection drops and returns while B types: nothing is lost", async function () {

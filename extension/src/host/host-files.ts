@@ -42,6 +42,8 @@ export class HostFiles implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly inProgress = new Map<string, Promise<ShareOutcome>>();
   private readonly notifiedSkips = new Set<string>();
+  /** Shared files the host is renaming (announced by onWillRenameFiles, done by onDidRenameFiles). */
+  private readonly renaming = new Map<string, { readonly from: vscode.Uri; readonly to: vscode.Uri }>();
   /** Room paths this host is creating right now (their `created` events are ours). */
   private readonly ownCreates = new Set<string>();
   /** Per shared file: the subscription that writes remote edits to disk, and its pending timer. */
@@ -59,6 +61,9 @@ export class HostFiles implements vscode.Disposable {
       vscode.workspace.onDidSaveTextDocument((d) => {
         if (d.uri.path.endsWith('/.gitignore')) this.gitignores.clear();
       }),
+      // Before the rename: VS Code moves the editor to the new name right away, and the new URI
+      // must already resolve to the room file, or it would be shared as a second file.
+      vscode.workspace.onWillRenameFiles((e) => this.expectRenames(e.files)),
       vscode.workspace.onDidRenameFiles((e) => void this.onLocalRenames(e.files)),
       vscode.workspace.onDidDeleteFiles((e) => void this.onLocalDeletes(e.files)),
     );
@@ -415,19 +420,45 @@ export class HostFiles implements vscode.Disposable {
     this.log.info(`${file.path} was deleted from the room; deleted ${uri.fsPath}`);
   }
 
+  /**
+   * The host is renaming files or folders: remember which shared files move where, and let the new
+   * URIs resolve to those room files already (VS Code moves the editors before the rename event, and
+   * a new URI found unknown would be shared as a second file).
+   */
+  private expectRenames(files: readonly { readonly oldUri: vscode.Uri; readonly newUri: vscode.Uri }[]): void {
+    for (const { oldUri, newUri } of files) {
+      for (const [id, uri] of this.uriById) {
+        const moved = movedUri(uri, oldUri, newUri);
+        if (!moved) continue;
+        this.renaming.set(id, { from: uri, to: moved });
+        this.byUri.set(moved.toString(), id);
+      }
+    }
+  }
+
   /** The host renamed files or folders: rename the shared files under them in the room. */
   private async onLocalRenames(files: readonly { readonly oldUri: vscode.Uri; readonly newUri: vscode.Uri }[]): Promise<void> {
     for (const { oldUri, newUri } of files) {
-      for (const [id, uri] of [...this.uriById]) {
-        const moved = movedUri(uri, oldUri, newUri);
-        if (!moved) continue;
-        const path = this.roomPath(moved);
-        this.router.detach(uri);
+      // Announced by onWillRenameFiles (the editor may have been re-bound at the new URI since), or
+      // found now under the old URI.
+      const moves = new Map<string, { from: vscode.Uri; to: vscode.Uri }>();
+      for (const [id, move] of this.renaming) if (movedUri(move.from, oldUri, newUri)) moves.set(id, move);
+      for (const [id, uri] of this.uriById) {
+        const to = movedUri(uri, oldUri, newUri);
+        if (to && !moves.has(id)) moves.set(id, { from: uri, to });
+      }
+      for (const [id, { from, to }] of moves) {
+        this.renaming.delete(id);
+        const path = this.roomPath(to);
+        this.router.detach(from);
         this.forget(id);
-        this.remember(moved, id);
-        if (this.session.state.file(id)?.path === path) continue;
+        this.byUri.delete(from.toString());
+        this.remember(to, id);
+        const before = this.session.state.file(id)?.path ?? id;
+        if (before === path) continue;
         const result = await this.session.renameFile(id, path);
-        if (!result.ok) this.log.warn(`renaming ${this.session.state.file(id)?.path ?? id} to ${path} in the room failed: ${result.error.message}`);
+        if (result.ok) this.log.info(`${from.fsPath} was renamed to ${to.fsPath}; renamed ${before} to ${path} in the room`);
+        else this.log.warn(`renaming ${before} to ${path} in the room failed: ${result.error.message}`);
       }
     }
   }
