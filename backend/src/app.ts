@@ -118,6 +118,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const sessions = new FileSessions(opsRepo, { limits, ...options.sessions }, {
     onCommit: (ms) => metrics.commitSeconds.observe(ms / 1000),
     onConflict: () => metrics.commitConflicts.inc(),
+    onBatch: (size) => metrics.commitBatchSize.observe(size),
     onBackgroundError: (err) => {
       metrics.backgroundErrors.inc();
       logger.error({ err }, 'file session background task failed');

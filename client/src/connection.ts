@@ -122,6 +122,20 @@ export class CollabConnection {
     }
   }
 
+  /**
+   * Sends a request and calls `onReply` with the reply (or an UNAVAILABLE reply on timeout)
+   * synchronously inside Socket.IO's acknowledgement callback. Unlike `request`, whose promise
+   * continuation runs only after every packet of the same socket read was handled, the reply is
+   * seen before the packets that follow it: an op's ack before the broadcasts of later versions,
+   * so a submitter does not take its own op for a gap and fetch it.
+   */
+  requestNow(event: keyof ClientToServerEvents, payload: unknown, onReply: (reply: AnyReply) => void): void {
+    const timed = this.socket.timeout(this.options.timeoutMs ?? 10_000) as unknown as {
+      emit(ev: string, p: unknown, ack: (err: unknown, reply: AnyReply) => void): void;
+    };
+    timed.emit(event, payload, (err, reply) => onReply(err ? { ok: false, error: { code: 'UNAVAILABLE', message: `no reply to ${event}` } } : reply));
+  }
+
   /** Sends a fire-and-forget event (`cursor:update`, `presence:update`). */
   notify(event: 'cursor:update' | 'presence:update', payload: unknown): void {
     (this.socket as unknown as { emit(ev: string, p: unknown): void }).emit(event, payload);

@@ -238,12 +238,12 @@ export class FileSync {
   private perform(effect: SyncEffect): void {
     switch (effect.type) {
       case 'send':
-        void this.connection
-          .request('op:submit', { roomId: this.roomId, fileId: this.fileId, ...effect.submission })
-          .then((reply) => {
-            if (reply.ok) this.feed({ type: 'ack', seq: effect.submission.seq, version: reply['version'] as number });
-            else this.feed({ type: 'reject', seq: effect.submission.seq, error: reply.error });
-          });
+        // The reply is fed before any packet that follows it (see `requestNow`): the ack of our op
+        // comes before the broadcasts of the versions after it, so they are not taken for a gap.
+        this.connection.requestNow('op:submit', { roomId: this.roomId, fileId: this.fileId, ...effect.submission }, (reply) => {
+          if (reply.ok) this.feed({ type: 'ack', seq: effect.submission.seq, version: reply['version'] as number });
+          else this.feed({ type: 'reject', seq: effect.submission.seq, error: reply.error });
+        });
         break;
       case 'fetch':
         void this.connection

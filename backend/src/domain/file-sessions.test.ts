@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { apply, ErrorCode, replaceOp, type CommittedOp, type Submission } from '@collab/protocol';
-import { OpsRepo } from '../storage/ops-repo';
+import { OpsRepo, type CommitAttempt, type CommitBatchArgs } from '../storage/ops-repo';
 import { forEachDatabase } from '../test-support/databases';
 import { createFile, createUserAndRoom, newClientId, type Fixture } from '../test-support/fixtures';
 import { FileSessions, type SubmitOutcome } from './file-sessions';
@@ -262,5 +262,183 @@ forEachDatabase('file sessions', (ctx) => {
     assert.equal(out.kind === 'rejected' && out.error.code, ErrorCode.FILE_NOT_FOUND);
     assert.equal(sessions.cachedHead(fileId), undefined, 'evicted');
     await sessions.close();
+  });
+
+  describe('group commit', () => {
+    /** Submits all at once (same tick), so that they wait together in the file's queue. */
+    function submitAll(sessions: FileSessions, fileId: string, subs: readonly [string, Submission][]): Promise<SubmitOutcome[]> {
+      return Promise.all(subs.map(([userId, s]) => sessions.submit(fileId, userId, s)));
+    }
+
+    /** A session whose file is loaded and whose cache is fresh (so later submissions queue at once). */
+    async function warmed(fileId: string, options: Partial<ConstructorParameters<typeof FileSessions>[1]> = {}, r: OpsRepo = repo) {
+      const batches: number[] = [];
+      const sessions = new FileSessions(r, options, { onBatch: (size) => void batches.push(size) });
+      assert.ok((await sessions.headHash(fileId)).ok);
+      return { sessions, batches };
+    }
+
+    it('commits concurrent submissions to one file in fewer transactions than ops, gapless and in queue order', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'base');
+      const { sessions, batches } = await warmed(fileId);
+      const clients = Array.from({ length: 30 }, () => newClientId());
+      const outcomes = await submitAll(sessions, fileId, clients.map((c, i) => [fixture.userId, sub(c, 1, 0, replaceOp(4, i % 5, 0, `<${i}>`))]));
+      assert.deepEqual(outcomes.map((o) => o.kind === 'committed' && o.op.version), clients.map((_, i) => i + 1));
+      assert.equal(batches.reduce((a, b) => a + b, 0), 30);
+      assert.ok(batches.length < 30, `30 ops in ${batches.length} transactions`);
+      const ops = await dbOps(fileId);
+      assert.deepEqual(ops.map((o) => [o.version, o.clientId, o.seq, o.author]), clients.map((c, i) => [i + 1, c, 1, fixture.userId]));
+      let text = 'base';
+      for (const op of ops) text = apply(op.op, text);
+      const head = await sessions.open(fileId, newClientId());
+      assert.equal(head.ok && head.value.mode === 'snapshot' && head.value.text, text);
+      // The cache holds the committed ops with their commit times (as the database has them).
+      const cached = await sessions.fetch(fileId, 1, 30);
+      assert.deepEqual(cached.ok && cached.value.map((o) => o.at), ops.map((o) => o.at));
+      const progress = await knex('client_progress').where({ file_id: fileId }).count<{ count: string }[]>('* as count');
+      assert.equal(Number(progress[0]?.count), 30);
+      await sessions.close();
+    });
+
+    it('caps a batch at maxCommitBatch submissions', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, '');
+      const { sessions, batches } = await warmed(fileId, { maxCommitBatch: 4 });
+      const c = Array.from({ length: 10 }, () => newClientId());
+      const outcomes = await submitAll(sessions, fileId, c.map((id) => [fixture.userId, sub(id, 1, 0, ['x'])]));
+      assert.ok(outcomes.every((o) => o.kind === 'committed'));
+      assert.ok(batches.every((n) => n <= 4) && batches.length >= 3, JSON.stringify(batches));
+      await sessions.close();
+    });
+
+    it('a refused submission in the middle of a batch refuses only itself; the others commit', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'ab');
+      const viewer = await createUserAndRoom(knex);
+      await knex('room_participants').insert({ room_id: fixture.roomUuid, user_id: viewer.userId, role: 'viewer' });
+      const stranger = await createUserAndRoom(knex);
+      const { sessions, batches } = await warmed(fileId);
+      const [a, v, b, x, s2, c] = Array.from({ length: 6 }, () => newClientId()) as [string, string, string, string, string, string];
+      const outcomes = await submitAll(sessions, fileId, [
+        [fixture.userId, sub(a, 1, 0, ['A', 2])],
+        [viewer.userId, sub(v, 1, 0, ['V', 2])],
+        [fixture.userId, sub(b, 1, 0, [2, 'B'])],
+        [fixture.userId, sub(x, 1, 0, [5, 'X'])], // base length 5, the text has 2
+        [stranger.userId, sub(s2, 1, 0, ['S', 2])],
+        [fixture.userId, sub(c, 1, 0, [1, 'C', 1])],
+      ]);
+      assert.deepEqual(batches, [6]);
+      assert.deepEqual(
+        outcomes.map((o) => (o.kind === 'rejected' ? o.error.code : o.kind === 'committed' ? o.op.version : o.kind)),
+        [1, ErrorCode.FORBIDDEN, 2, ErrorCode.OP_BASE_LENGTH_MISMATCH, ErrorCode.NOT_A_PARTICIPANT, 3],
+      );
+      const ops = await dbOps(fileId);
+      assert.deepEqual(ops.map((o) => o.clientId), [a, b, c]);
+      const head = await sessions.open(fileId, newClientId());
+      assert.equal(head.ok && head.value.mode === 'snapshot' && head.value.text, 'AaCbB');
+      const refused = await knex('client_progress').where({ file_id: fileId }).whereIn('client_id', [v, x, s2]);
+      assert.equal(refused.length, 0, 'a refused submission advances no progress');
+      await sessions.close();
+    });
+
+    it('acknowledges duplicates inside and outside a batch with the original version, one row each', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, '');
+      const { sessions, batches } = await warmed(fileId);
+      const [c, d] = [newClientId(), newClientId()];
+      const old = sub(c, 1, 0, ['a']);
+      assert.equal((await sessions.submit(fileId, fixture.userId, old)).kind, 'committed');
+      batches.length = 0;
+      const outcomes = await submitAll(sessions, fileId, [
+        [fixture.userId, sub(d, 1, 1, [1, 'd'])],
+        [fixture.userId, old], // committed before the batch (version 1)
+        [fixture.userId, sub(c, 2, 1, [1, 'b'])],
+        [fixture.userId, sub(d, 1, 1, [1, 'd'])], // a resend of the batch's first op
+        [fixture.userId, sub(c, 3, 3, [3, 'c'])], // the same client's next op, based on its own seq 2
+        [fixture.userId, sub(c, 2, 1, [1, 'b'])],
+      ]);
+      assert.deepEqual(batches, [6]);
+      assert.deepEqual(outcomes, [
+        { kind: 'committed', op: (outcomes[0] as { op: CommittedOp }).op },
+        { kind: 'duplicate', version: 1 },
+        { kind: 'committed', op: (outcomes[2] as { op: CommittedOp }).op },
+        { kind: 'duplicate', version: 2 },
+        { kind: 'committed', op: (outcomes[4] as { op: CommittedOp }).op },
+        { kind: 'duplicate', version: 3 },
+      ]);
+      assert.deepEqual(
+        outcomes.flatMap((o) => (o.kind === 'committed' ? [o.op.version] : [])),
+        [2, 3, 4],
+      );
+      const ops = await dbOps(fileId);
+      assert.deepEqual(ops.map((o) => [o.clientId, o.seq]), [[c, 1], [d, 1], [c, 2], [c, 3]]);
+      const progress = await knex('client_progress').where({ file_id: fileId, client_id: c }).first('last_seq', 'last_version');
+      assert.deepEqual([Number(progress.last_seq), Number(progress.last_version)], [3, 4]);
+      // After the batch, a resend through a fresh node is still a duplicate.
+      const fresh = new FileSessions(new OpsRepo(knex));
+      assert.deepEqual(await fresh.submit(fileId, fixture.userId, sub(d, 1, 1, [1, 'd'])), { kind: 'duplicate', version: 2 });
+      await Promise.all([sessions.close(), fresh.close()]);
+    });
+
+    /** An OpsRepo whose batch transaction fails after its decisions were made (then works again). */
+    class FailingRepo extends OpsRepo {
+      failures: unknown[] = [];
+      override async commitBatch(args: CommitBatchArgs): Promise<CommitAttempt> {
+        const failure = this.failures.shift();
+        if (failure === undefined) return super.commitBatch(args);
+        return super.commitBatch({
+          ...args,
+          decide: (index, progress, role) => {
+            const decision = args.decide(index, progress, role);
+            if (index === args.submitters.length - 1) throw failure;
+            return decision;
+          },
+        });
+      }
+    }
+
+    it('a database failure answers UNAVAILABLE to every submission of the batch, acknowledges none, and leaves no trace in the cache', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'xy');
+      const failing = new FailingRepo(knex);
+      const { sessions, batches } = await warmed(fileId, {}, failing);
+      failing.failures.push(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
+      const clients = [newClientId(), newClientId(), newClientId()];
+      const outcomes = await submitAll(sessions, fileId, clients.map((c, i) => [fixture.userId, sub(c, 1, 0, [2, String(i)])]));
+      assert.deepEqual(batches, [3]);
+      assert.deepEqual(outcomes.map((o) => o.kind === 'rejected' && o.error.code), [ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE]);
+      assert.equal((await dbOps(fileId)).length, 0);
+      // The retries commit, against the text as the database has it (the failed batch's ops are gone).
+      const retried = await submitAll(sessions, fileId, clients.map((c, i) => [fixture.userId, sub(c, 1, 0, [2, String(i)])]));
+      assert.deepEqual(retried.map((o) => o.kind === 'committed' && o.op.version), [1, 2, 3]);
+      const head = await sessions.headHash(fileId);
+      assert.ok(head.ok && head.value.version === 3);
+      const opened = await sessions.open(fileId, newClientId());
+      assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, 'xy012');
+      await sessions.close();
+    });
+
+    it('a lost race (unique violation) retries the whole batch without acknowledging anything twice', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, '');
+      const failing = new FailingRepo(knex);
+      let conflicts = 0;
+      const sessions = new FileSessions(failing, {}, { onConflict: () => void conflicts++ });
+      assert.ok((await sessions.headHash(fileId)).ok);
+      failing.failures.push(Object.assign(new Error('duplicate key'), { code: '23505' }));
+      const clients = [newClientId(), newClientId(), newClientId()];
+      const outcomes = await submitAll(sessions, fileId, clients.map((c, i) => [fixture.userId, sub(c, 1, 0, [String(i)])]));
+      assert.deepEqual(outcomes.map((o) => o.kind === 'committed' && o.op.version), [1, 2, 3]);
+      assert.equal(conflicts, 1);
+      const ops = await dbOps(fileId);
+      assert.deepEqual(ops.map((o) => o.clientId), clients);
+      const opened = await sessions.open(fileId, newClientId());
+      let text = '';
+      for (const op of ops) text = apply(op.op, text);
+      assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, text);
+      assert.equal(text.length, 3);
+      await sessions.close();
+    });
   });
 });

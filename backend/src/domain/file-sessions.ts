@@ -12,6 +12,10 @@
  * database had when the request arrived. A commit whose outcome is unknown (the connection died)
  * marks the session stale so it is reloaded before use; the client's resend under the same
  * `(clientId, seq)` is then answered as a duplicate with the original version.
+ *
+ * Group commit: submissions to one file that wait in its queue one after another form a batch
+ * (at most `maxCommitBatch`), committed in one transaction (OpsRepo.commitBatch) and acknowledged
+ * only after its COMMIT, in version order. A lone submission is simply a batch of one.
  */
 import {
   DEFAULT_LIMITS,
@@ -29,7 +33,7 @@ import {
   type SequencingDecision,
   type Submission,
 } from '@collab/protocol';
-import type { OpsRepo } from '../storage/ops-repo';
+import type { ClientProgress, OpsRepo, SubmissionResult } from '../storage/ops-repo';
 import { isUuid } from '../storage/row-ids';
 
 /** How sessions keep history, write snapshots and compact. */
@@ -48,6 +52,8 @@ export interface FileSessionOptions {
   readonly compactKeepOps: number | null;
   /** How often a commit that lost a race to another node is retried. @default 20 */
   readonly maxCommitAttempts: number;
+  /** Most submissions committed together in one transaction (group commit). @default 100 */
+  readonly maxCommitBatch: number;
 }
 
 /** Defaults for `FileSessionOptions`. */
@@ -58,6 +64,7 @@ export const DEFAULT_FILE_SESSION_OPTIONS: FileSessionOptions = {
   recentOps: 1000,
   compactKeepOps: null,
   maxCommitAttempts: 20,
+  maxCommitBatch: 100,
 };
 
 /** The outcome of a submission. */
@@ -73,8 +80,10 @@ export type OpenResult =
 
 /** Observers of the commit path (metrics). */
 export interface FileSessionHooks {
-  /** A commit finished; `ms` is the time spent in the database transaction(s). */
+  /** A submission's commit finished; `ms` is the time its batch spent in the database transaction(s). */
   onCommit?(ms: number): void;
+  /** A batch of `size` submissions is about to be committed together (once per batch, not per retry). */
+  onBatch?(size: number): void;
   /**
    * A commit lost a race to another node and was retried: either it found the log past its
    * cached head (`behind`, caught before writing) or its insert hit the version's primary key.
@@ -82,6 +91,13 @@ export interface FileSessionHooks {
   onConflict?(): void;
   /** A background task (snapshot, compaction) failed. */
   onBackgroundError?(err: unknown): void;
+}
+
+/** A submission waiting in a file's queue for its batch to be committed. */
+interface PendingSubmission {
+  readonly userId: string;
+  readonly sub: Submission;
+  readonly resolve: (outcome: SubmitOutcome) => void;
 }
 
 class FileSession {
@@ -94,6 +110,20 @@ class FileSession {
   stale = true;
   /** The tail of this file's queue: every task runs after the previous one settles. */
   tail: Promise<unknown> = Promise.resolve();
+  /**
+   * The batch that is the last task of the queue and has not started: a new submission joins it
+   * rather than queueing a batch of its own. Cleared when it starts or when any other task is
+   * queued behind it, so the queue's order between submissions and other tasks is kept.
+   */
+  openBatch: PendingSubmission[] | undefined;
+  /**
+   * Set when the rope and recent ops hold a batch's ops that were decided but are not (yet, or
+   * ever) committed: the first such version. Set while the batch's transaction is open, cleared
+   * when its COMMIT returned. If it stays set (the transaction failed), the cache is rebuilt from
+   * the database before its next use; meanwhile readers outside the queue (`fetch`, `cachedHead`)
+   * only trust the cache below it.
+   */
+  tentativeFrom: number | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   /** Sockets (or other holders) that have the file open; the session is evicted at zero. */
   holders = 0;
@@ -104,6 +134,11 @@ class FileSession {
     readonly fileId: string,
     readonly roomUuid: string,
   ) {}
+
+  /** The highest version of the cache known to be committed (below any tentative batch op). */
+  get durableHead(): number {
+    return this.tentativeFrom === undefined ? this.head : this.tentativeFrom - 1;
+  }
 
   /** The cached ops with versions in (after, upTo], or undefined if the cache does not reach back. */
   cachedRange(after: number, upTo: number): CommittedOp[] | undefined {
@@ -190,7 +225,9 @@ export class FileSessions {
     const s = loaded.value;
     const upTo = Math.min(to, from + this.options.limits.maxFetchOps - 1);
     let ops: CommittedOp[] | undefined;
-    if (!s.stale && upTo <= s.head) ops = s.cachedRange(from - 1, upTo);
+    // Not past the durable head: while a batch's transaction is open the cache already holds its
+    // ops, and nobody may see an op that could still vanish.
+    if (!s.stale && upTo <= s.durableHead) ops = s.cachedRange(from - 1, upTo);
     // Not (all) in this node's cache: another node may have committed past our head.
     ops ??= await this.repo.opsBetween(fileId, from - 1, upTo);
     if (ops.length === 0) {
@@ -214,7 +251,8 @@ export class FileSessions {
 
   /**
    * Sequences and commits one submission. Resolves after the op is durable in PostgreSQL (or
-   * with the reason it was not committed). Submissions to one file are handled one at a time.
+   * with the reason it was not committed). Submissions to one file are decided one at a time, in
+   * queue order; those waiting together are committed in one transaction (see `join`).
    */
   async submit(fileId: string, userId: string, sub: Submission): Promise<SubmitOutcome> {
     let loaded: Result<FileSession>;
@@ -226,7 +264,7 @@ export class FileSessions {
     }
     if (!loaded.ok) return { kind: 'rejected', error: loaded.error };
     const s = loaded.value;
-    return this.enqueue(s, () => this.commit(s, userId, sub));
+    return new Promise<SubmitOutcome>((resolve) => this.join(s, { userId, sub, resolve }));
   }
 
   /**
@@ -260,7 +298,8 @@ export class FileSessions {
   /** The head version of a file with a live, fresh session here (undefined otherwise). */
   cachedHead(fileId: string): number | undefined {
     const s = this.sessions.get(fileId);
-    return s && !s.stale ? s.head : undefined;
+    // Not a head that a batch in its transaction has only decided (see `FileSession.tentativeFrom`).
+    return s && !s.stale ? s.durableHead : undefined;
   }
 
   /** Number of files with a live session on this node. */
@@ -292,9 +331,32 @@ export class FileSessions {
 
   /** Runs `task` after everything already queued on this file. */
   private enqueue<T>(s: FileSession, task: () => Promise<T>): Promise<T> {
+    // Whatever is queued from now on runs after `task`: a later submission must not jump ahead
+    // of it by joining a batch queued before it.
+    s.openBatch = undefined;
     const run = s.tail.then(task, task);
     s.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Queues a submission: it joins the batch at the end of the file's queue if that one has not
+   * started and has room, else it starts a new batch there. While one batch is in its
+   * transaction, the submissions arriving meanwhile gather in the next one.
+   */
+  private join(s: FileSession, pending: PendingSubmission): void {
+    const open = s.openBatch;
+    if (open && open.length < Math.max(1, this.options.maxCommitBatch)) {
+      open.push(pending);
+      return;
+    }
+    const batch = [pending];
+    void this.enqueue(s, async () => {
+      // Started: nobody may join it any more (its submitters are being decided).
+      if (s.openBatch === batch) s.openBatch = undefined;
+      await this.commitBatch(s, batch);
+    });
+    s.openBatch = batch; // after enqueue, which clears it
   }
 
   /**
@@ -302,7 +364,12 @@ export class FileSessions {
    * the file's queue.
    */
   private async refresh(s: FileSession, force = false): Promise<void> {
-    if (!s.stale && !force) return;
+    if (!s.stale && !force && s.tentativeFrom === undefined) return;
+    if (s.tentativeFrom !== undefined) {
+      // A batch that did not commit left its ops in the cache: start again from the snapshot.
+      await this.reload(s);
+      s.tentativeFrom = undefined;
+    }
     for (;;) {
       const ops = await this.repo.opsBetween(s.fileId, s.head, undefined, 5000);
       if (ops.length === 0) break;
@@ -343,62 +410,48 @@ export class FileSessions {
     return ops;
   }
 
-  private async commit(s: FileSession, userId: string, sub: Submission): Promise<SubmitOutcome> {
+  /**
+   * Commits a batch and resolves each submission with its outcome, in batch order (= version order
+   * for the committed ones), only after the batch's transaction committed. Never rejects.
+   */
+  private async commitBatch(s: FileSession, batch: readonly PendingSubmission[]): Promise<void> {
     const started = performance.now();
+    this.hooks.onBatch?.(batch.length);
+    let outcomes: readonly SubmitOutcome[];
+    try {
+      outcomes = await this.commitWithRetries(s, batch);
+    } catch (err) {
+      // A bug rather than the database (commitWithRetries answers outages itself): still answer everyone.
+      s.stale = true;
+      outcomes = batch.map(() => unavailable(err));
+    }
+    const ms = performance.now() - started;
+    // Each submitter's continuation sends its ack and broadcasts its op; the ack goes out a few
+    // microtasks after the broadcast. Resolved all at once, op n+1's broadcast would overtake op n's
+    // ack, and op n's submitter would see a gap and fetch. One immediate per submission: Node
+    // drains the microtasks between immediates, so each ack and broadcast is sent before the next
+    // submission is resolved, in version order, as if they had been committed one by one.
+    batch.forEach((pending, i) => {
+      this.hooks.onCommit?.(ms);
+      setImmediate(() => pending.resolve(outcomes[i] ?? unavailable(undefined)));
+    });
+    // The next task (perhaps the next batch) starts after this batch's submitters were answered.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /** Attempts the batch until it is decided (retrying lost races and catch-ups); one outcome per submission. */
+  private async commitWithRetries(s: FileSession, batch: readonly PendingSubmission[]): Promise<readonly SubmitOutcome[]> {
+    const everyone = (outcome: SubmitOutcome): SubmitOutcome[] => batch.map(() => outcome);
+    const fileGone: SubmitOutcome = { kind: 'rejected', error: { code: ErrorCode.FILE_NOT_FOUND, message: 'the file was deleted' } };
     let behindRounds = 0;
     try {
       for (let attempt = 1; attempt <= this.options.maxCommitAttempts; attempt++) {
-        if (s.deleted) return { kind: 'rejected', error: { code: ErrorCode.FILE_NOT_FOUND, message: 'the file was deleted' } };
+        if (s.deleted) return everyone(fileGone);
         await this.refresh(s);
-        // The history from the cache (or the database) up to our head, read before the
-        // transaction; the transaction adds what other nodes committed after it.
-        const known = sub.baseVersion <= s.head ? await this.range(s, sub.baseVersion, s.head) : [];
-        const outcome = await this.repo.commit({
-          fileId: s.fileId,
-          userId,
-          clientId: sub.clientId,
-          seq: sub.seq,
-          roomUuid: s.roomUuid,
-          head: s.head,
-          decide: (progress, role, newer) => {
-            if (newer.length > 0) {
-              // Committed by other nodes (read under the file's lock): they are part of the log
-              // whatever becomes of this transaction, so the cache takes them now.
-              this.hooks.onConflict?.();
-              for (const op of newer) this.remember(s, op);
-            }
-            const head = s.head;
-            const history = known && sub.baseVersion <= head ? [...known, ...newer.filter((op) => op.version > sub.baseVersion)] : undefined;
-            const decision = sequence(
-              sub,
-              {
-                head,
-                headText: s.rope,
-                // Undefined (compacted) is passed as an empty history: `sequence` then refuses with
-                // HISTORY_COMPACTED unless the submission is a recognised duplicate.
-                history: history ?? [],
-                lastCommitted: progress.lastCommitted,
-                fencedSeq: progress.fencedSeq || undefined,
-              },
-              this.options.limits,
-            );
-            // A resend of an op committed before a demotion is still acknowledged (it is already
-            // in everyone's text); anything new needs the right to edit, checked on every op.
-            if (decision.kind === 'duplicate') return decision;
-            if (role === undefined) return refuse(ErrorCode.NOT_A_PARTICIPANT, 'you are not a participant of this room');
-            if (role !== 'owner' && role !== 'editor') return refuse(ErrorCode.FORBIDDEN, `a ${role} cannot edit`);
-            return decision;
-          },
-        });
+        const outcome = await this.attemptBatch(s, batch);
         switch (outcome.kind) {
-          case 'committed':
-            this.remember(s, outcome.op);
-            this.afterCommit(s);
-            return outcome;
-          case 'duplicate':
-            return outcome;
-          case 'rejected':
-            return { kind: 'rejected', error: outcome.decision.error };
+          case 'done':
+            return outcome.outcomes;
           case 'behind': {
             this.hooks.onConflict?.();
             // Very far behind (or not contiguous): take what was read into the cache (in order; a
@@ -413,29 +466,124 @@ export class FileSessions {
           }
           case 'gone':
             this.evict(s.fileId);
-            return { kind: 'rejected', error: { code: ErrorCode.FILE_NOT_FOUND, message: 'the file was deleted' } };
+            return everyone(fileGone);
           case 'conflict':
-            // Another node committed this version first; load what it wrote and try again, after a
-            // short random pause so that two nodes racing for one file do not keep colliding.
+            // Another node committed one of these versions first; nothing of ours was written (and
+            // nothing acknowledged). Load what it wrote and try the whole batch again, after a short
+            // random pause so that two nodes racing for one file do not keep colliding.
             this.hooks.onConflict?.();
             s.stale = true;
             await sleep(Math.random() * Math.min(20, 2 ** attempt));
             continue;
         }
       }
-      return { kind: 'rejected', error: { code: ErrorCode.COMMIT_CONFLICT, message: 'too many concurrent commits; retry' } };
+      return everyone({ kind: 'rejected', error: { code: ErrorCode.COMMIT_CONFLICT, message: 'too many concurrent commits; retry' } });
     } catch (err) {
-      if (err instanceof ProtocolError) {
-        // The decision itself refused (an op that does not fit): nothing was written.
-        return { kind: 'rejected', error: err.toBody() };
-      }
-      // The outcome is unknown (the database may or may not have committed): reload before the
-      // next use. The client retries under the same (clientId, seq), so nothing is applied twice.
+      // The outcome is unknown (the database may or may not have committed): nobody is
+      // acknowledged, and the cache is reloaded before the next use. The clients retry under the
+      // same (clientId, seq), so nothing is applied twice.
       s.stale = true;
-      return { kind: 'rejected', error: { code: ErrorCode.UNAVAILABLE, message: `storage unavailable: ${describeError(err)}` } };
-    } finally {
-      this.hooks.onCommit?.(performance.now() - started);
+      return everyone(unavailable(err));
     }
+  }
+
+  /**
+   * One transaction for the whole batch. Each submission is decided against the cache as it is at
+   * that point: the ops other nodes committed (read under the file's lock) and the ops decided
+   * earlier in this batch are applied to the cache as they are decided, so the next decision
+   * transforms over them. Those batch ops are only tentative until COMMIT: if the transaction does
+   * not commit, the session keeps `tentativeFrom` set and is rebuilt from the database before its next use.
+   */
+  private async attemptBatch(
+    s: FileSession,
+    batch: readonly PendingSubmission[],
+  ): Promise<{ kind: 'done'; outcomes: SubmitOutcome[] } | { kind: 'behind'; ops: readonly CommittedOp[] } | { kind: 'gone' } | { kind: 'conflict' }> {
+    // Each submission's history from the cache (or the database) up to our head, read before the
+    // transaction; `past` collects what comes after that head during the transaction.
+    const known: (CommittedOp[] | undefined)[] = [];
+    for (const { sub } of batch) known.push(sub.baseVersion <= s.head ? await this.range(s, sub.baseVersion, s.head) : []);
+    const past: CommittedOp[] = [];
+    const outcome = await this.repo.commitBatch({
+      fileId: s.fileId,
+      roomUuid: s.roomUuid,
+      head: s.head,
+      submitters: batch.map(({ userId, sub }) => ({ userId, clientId: sub.clientId, seq: sub.seq })),
+      absorb: (newer) => {
+        if (newer.length === 0) return;
+        // Committed by other nodes (read under the file's lock): they are part of the log whatever
+        // becomes of this transaction, so the cache takes them for good.
+        this.hooks.onConflict?.();
+        for (const op of newer) this.remember(s, op);
+        past.push(...newer);
+      },
+      decide: (index, progress, role) => {
+        const { userId, sub } = batch[index] as PendingSubmission;
+        const decision = this.decide(s, sub, known[index], past, progress, role);
+        if (decision.kind === 'commit') {
+          // Tentative until COMMIT (the real commit time replaces `at` then; see `settle`).
+          const op: CommittedOp = { version: decision.version, op: decision.op, clientId: sub.clientId, seq: sub.seq, author: userId, at: Date.now() };
+          s.tentativeFrom ??= op.version;
+          this.remember(s, op);
+          past.push(op);
+        }
+        return decision;
+      },
+    });
+    if (outcome.kind !== 'done') return outcome;
+    // COMMIT returned: the tentative ops are durable, with these commit times.
+    s.tentativeFrom = undefined;
+    const committed = outcome.results.flatMap((r) => (r.kind === 'committed' ? [r.op] : []));
+    for (const op of committed) this.settle(s, op);
+    if (committed.length > 0) this.afterCommit(s);
+    return { kind: 'done', outcomes: outcome.results.map(toSubmitOutcome) };
+  }
+
+  /**
+   * The sequencing decision for one submission, at the cache's current head: `known` is its history
+   * up to the head the batch started from (undefined when compacted), `past` the ops after that head.
+   */
+  private decide(
+    s: FileSession,
+    sub: Submission,
+    known: readonly CommittedOp[] | undefined,
+    past: readonly CommittedOp[],
+    progress: ClientProgress,
+    role: string | undefined,
+  ): SequencingDecision {
+    const head = s.head;
+    const history = known && sub.baseVersion <= head ? [...known, ...past.filter((op) => op.version > sub.baseVersion)] : undefined;
+    let decision: SequencingDecision;
+    try {
+      decision = sequence(
+        sub,
+        {
+          head,
+          headText: s.rope,
+          // Undefined (compacted) is passed as an empty history: `sequence` then refuses with
+          // HISTORY_COMPACTED unless the submission is a recognised duplicate.
+          history: history ?? [],
+          lastCommitted: progress.lastCommitted,
+          fencedSeq: progress.fencedSeq || undefined,
+        },
+        this.options.limits,
+      );
+    } catch (err) {
+      // The decision itself refused (an op that does not fit): only this submission is refused.
+      if (err instanceof ProtocolError) return { kind: 'reject', error: err.toBody() };
+      throw err;
+    }
+    // A resend of an op committed before a demotion is still acknowledged (it is already in
+    // everyone's text); anything new needs the right to edit, checked on every op.
+    if (decision.kind === 'duplicate') return decision;
+    if (role === undefined) return refuse(ErrorCode.NOT_A_PARTICIPANT, 'you are not a participant of this room');
+    if (role !== 'owner' && role !== 'editor') return refuse(ErrorCode.FORBIDDEN, `a ${role} cannot edit`);
+    return decision;
+  }
+
+  /** Replaces a tentative op in the recent ops with its committed form (same op, real commit time). */
+  private settle(s: FileSession, op: CommittedOp): void {
+    const index = op.version - (s.head - s.recent.length + 1);
+    if (index >= 0 && index < s.recent.length && s.recent[index]?.version === op.version) s.recent[index] = op;
   }
 
   /** Schedules snapshots after a commit: every N ops, and when the file goes idle. */
@@ -474,6 +622,16 @@ function capReply(ops: CommittedOp[], maxBytes: number): CommittedOp[] {
     if (total > maxBytes && i > 0) return ops.slice(0, i);
   }
   return ops;
+}
+
+/** A submission's outcome from the batch's result. */
+function toSubmitOutcome(result: SubmissionResult): SubmitOutcome {
+  return result.kind === 'rejected' ? { kind: 'rejected', error: result.decision.error } : result;
+}
+
+/** Storage failed with an unknown outcome: nothing was acknowledged, the client may retry. */
+function unavailable(err: unknown): SubmitOutcome {
+  return { kind: 'rejected', error: { code: ErrorCode.UNAVAILABLE, message: `storage unavailable: ${describeError(err)}` } };
 }
 
 function sleep(ms: number): Promise<void> {

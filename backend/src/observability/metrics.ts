@@ -33,6 +33,13 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  /** Submissions committed together in one transaction (group commit per file): one sample per transaction. */
+  readonly commitBatchSize = new Histogram({
+    name: 'collab_commit_batch_size',
+    help: 'Submissions committed together in one database transaction',
+    buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers: [this.registry],
+  });
   /** From receiving a submission to sending its ack and broadcast (the server's share of end-to-end latency). */
   readonly opSeconds = new Histogram({
     name: 'collab_op_latency_seconds',

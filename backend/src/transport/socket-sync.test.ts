@@ -234,12 +234,12 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     const db = await b.openFile(roomId, fileId);
     const firstSid = a.socket.id;
     const submits: [number, Reply][] = [];
-    const original = a.connection.request.bind(a.connection);
-    a.connection.request = async (event, payload) => {
-      const reply = await original(event, payload);
-      if (event === 'op:submit') submits.push([(payload as { seq: number }).seq, reply]);
-      return reply;
-    };
+    const original = a.connection.requestNow.bind(a.connection);
+    a.connection.requestNow = (event, payload, onReply) =>
+      original(event, payload, (reply) => {
+        if (event === 'op:submit') submits.push([(payload as { seq: number }).seq, reply]);
+        onReply(reply);
+      });
 
     da.type(0, 'lost? ');
     // The submission is flushed before the transport closes (engine.io drains its write buffer),
