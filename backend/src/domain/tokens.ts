@@ -6,7 +6,7 @@
  * The secret comes from `JWT_SECRET`, or is generated once and kept in `<dataDir>/jwt-secret`
  * (mode 0600), or, without a data directory (tests), lives only in memory.
  */
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -44,14 +44,18 @@ const MIN_SECRET_LENGTH = 32;
 
 /** Signs and verifies session tokens. */
 export class TokenService {
-  private readonly secret: string;
+  /**
+   * The secret as a key object, made once: given a string, jsonwebtoken first tries to parse it as
+   * a public key (throwing and catching) on every call, which cost ~0.3 ms per verification.
+   */
+  private readonly key: KeyObject;
   private readonly now: () => number;
   /** Token lifetime in seconds. */
   readonly ttlSeconds: number;
 
   constructor(options: TokenServiceOptions) {
     if (options.secret.length < MIN_SECRET_LENGTH) throw new Error(`the token secret must be at least ${MIN_SECRET_LENGTH} characters long`);
-    this.secret = options.secret;
+    this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
     this.ttlSeconds = options.ttlSeconds ?? 12 * 60 * 60;
     if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) throw new Error(`ttlSeconds must be a positive integer, got ${this.ttlSeconds}`);
     this.now = options.now ?? Date.now;
@@ -60,7 +64,7 @@ export class TokenService {
   /** A fresh token for `user`, valid for `ttlSeconds` from now. */
   sign(user: { readonly id: string; readonly username: string }): string {
     const iat = Math.floor(this.now() / 1000);
-    return jwt.sign({ username: user.username, iat }, this.secret, {
+    return jwt.sign({ username: user.username, iat }, this.key, {
       algorithm: 'HS256',
       expiresIn: this.ttlSeconds,
       issuer: TOKEN_ISSUER,
@@ -79,7 +83,7 @@ export class TokenService {
     if (token.length > MAX_TOKEN_LENGTH) return fail(ErrorCode.UNAUTHENTICATED, 'the token is not valid');
     let payload: string | jwt.JwtPayload;
     try {
-      payload = jwt.verify(token, this.secret, {
+      payload = jwt.verify(token, this.key, {
         algorithms: ['HS256'],
         issuer: TOKEN_ISSUER,
         clockTimestamp: Math.floor(this.now() / 1000),
