@@ -55,17 +55,7 @@ describe('topology: two server processes behind nginx, under faults', function (
   });
 
   /** An owner and `n` editors in a fresh room, registered through nginx. */
-  async function room(api: RemoteApi, n: number): Promise<{ roomId: string; users: TestUser[] }> {
-    const owner = await api.user('own');
-    const roomId = await api.room(owner);
-    const users = [owner];
-    for (let i = 0; i < n; i++) {
-      const u = await api.user('ed');
-      await api.invite(owner, roomId, u, 'editor');
-      users.push(u);
-    }
-    return { roomId, users };
-  }
+  const room = (api: RemoteApi, n: number) => api.roomWithEditors(n);
 
   it('kill -9 of one node under load: its clients reconnect through nginx to the survivor, resubmit and converge; every op acknowledged before the kill is in the database (seeded)', async function () {
     this.timeout(90_000);

@@ -34,11 +34,24 @@ export class RemoteApi {
     return { id: r.body.user.id, username, token: r.body.token };
   }
 
-  /** Creates a private room owned by `owner`; returns its public id. */
-  async room(owner: TestUser): Promise<string> {
-    const r = await this.api('POST', '/rooms', { isPrivate: true }, owner.token);
+  /** Creates a room (private by default) owned by `owner`; returns its public id. */
+  async room(owner: TestUser, isPrivate = true): Promise<string> {
+    const r = await this.api('POST', '/rooms', { isPrivate }, owner.token);
     if (r.status >= 300) throw new Error(`create room failed: ${JSON.stringify(r.body)}`);
     return r.body.room?.roomId ?? r.body.roomId;
+  }
+
+  /** An owner and `n` editors (registered here) in a fresh private room; `users[0]` is the owner. */
+  async roomWithEditors(n: number): Promise<{ roomId: string; users: TestUser[] }> {
+    const owner = await this.user('own');
+    const roomId = await this.room(owner);
+    const users = [owner];
+    for (let i = 0; i < n; i++) {
+      const u = await this.user('ed');
+      await this.invite(owner, roomId, u, 'editor');
+      users.push(u);
+    }
+    return { roomId, users };
   }
 
   /** Adds `user` to the room with `role`. */

@@ -33,14 +33,8 @@ describe('multi-node faults: Redis and PostgreSQL outages under load', function 
   /** An owner and `n` editors in a fresh room with one file; clients alternate between the nodes. */
   async function setup(c: Cluster, n: number): Promise<{ roomId: string; fileId: string; users: TestUser[]; docs: FileDoc[] }> {
     const a = c.node(0);
-    const owner = await a.user('own');
-    const roomId = await a.room(owner);
-    const users = [owner];
-    for (let i = 0; i < n; i++) {
-      const u = await a.user('ed');
-      await a.invite(owner, roomId, u, 'editor');
-      users.push(u);
-    }
+    const { roomId, users } = await a.roomWithEditors(n);
+    const owner = users[0]!;
     const fileId = await a.file(owner, roomId, 'fault.txt', 'fault\n');
     const docs: FileDoc[] = [];
     for (const [i, u] of users.entries()) {

@@ -22,18 +22,7 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
   });
 
   /** Users: an owner plus `n` editors, registered through node 0, invited to a fresh room. */
-  async function roomWithEditors(n: number): Promise<{ roomId: string; users: TestUser[] }> {
-    const a = cluster.node(0);
-    const owner = await a.user('own');
-    const roomId = await a.room(owner);
-    const users = [owner];
-    for (let i = 0; i < n; i++) {
-      const u = await a.user('ed');
-      await a.invite(owner, roomId, u, 'editor');
-      users.push(u);
-    }
-    return { roomId, users };
-  }
+  const roomWithEditors = (n: number) => cluster.node(0).roomWithEditors(n);
 
   it('a random edit storm with clients spread over both nodes converges: gapless log, no duplicate (clientId, seq), every client equals the database (seeded)', async function () {
     this.timeout(90_000);

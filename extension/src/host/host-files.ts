@@ -277,7 +277,7 @@ export class HostFiles implements vscode.Disposable {
   private async writeToDisk(fileId: string): Promise<void> {
     const uri = this.uriById.get(fileId);
     const file = this.session.sharedFile(fileId);
-    if (!uri || !file || file.attached || this.router.fileOf(uri)) return;
+    if (!uri || !file || file.attached) return;
     let bytes: Uint8Array;
     try {
       bytes = await vscode.workspace.fs.readFile(uri);
@@ -391,8 +391,7 @@ export class HostFiles implements vscode.Disposable {
     const to = this.localUri(file.path);
     // Our own renames were remembered before they were sent: nothing to do.
     if (!from || !to || from.toString() === to.toString()) return;
-    this.forget(file.id);
-    this.remember(to, file.id);
+    this.relocate(file.id, to);
     if (await exists(to)) {
       this.log.warn(`${file.path} was renamed in the room, but ${to.fsPath} exists: left ${from.fsPath} as it is`);
       return;
@@ -451,9 +450,8 @@ export class HostFiles implements vscode.Disposable {
         this.renaming.delete(id);
         const path = this.roomPath(to);
         this.router.detach(from);
-        this.forget(id);
         this.byUri.delete(from.toString());
-        this.remember(to, id);
+        this.relocate(id, to);
         const before = this.session.state.file(id)?.path ?? id;
         if (before === path) continue;
         const result = await this.session.renameFile(id, path);
@@ -485,6 +483,17 @@ export class HostFiles implements vscode.Disposable {
       // The caller remembers the file right after this returns; the event is filtered by id then.
       queueMicrotask(() => this.ownCreates.delete(path));
     }
+  }
+
+  /**
+   * A shared file now lives at `to` (renamed): the mappings move, the disk follower stays (its
+   * subscription is by file id; dropping it meanwhile could miss a remote edit).
+   */
+  private relocate(fileId: string, to: vscode.Uri): void {
+    const from = this.uriById.get(fileId);
+    if (from) this.byUri.delete(from.toString());
+    this.byUri.set(to.toString(), fileId);
+    this.uriById.set(fileId, to);
   }
 
   private forget(fileId: string): void {
