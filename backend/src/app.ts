@@ -115,10 +115,19 @@ export async function startApp(options: AppOptions): Promise<App> {
     ...(options.loginLimits ? { loginLimits: options.loginLimits } : {}),
     ...(options.clock ? { now: options.clock } : {}),
   });
-  const sessions = new FileSessions(opsRepo, { limits, ...options.sessions }, {
+  const sessionOptions: Partial<FileSessionOptions> = {
+    limits,
+    ...(config.commitConcurrency ? { commitConcurrency: config.commitConcurrency } : {}),
+    ...options.sessions,
+  };
+  const sessions = new FileSessions(opsRepo, sessionOptions, {
     onCommit: (ms) => metrics.commitSeconds.observe(ms / 1000),
     onConflict: () => metrics.commitConflicts.inc(),
     onBatch: (size) => metrics.commitBatchSize.observe(size),
+    onGroup: (files, submissions) => {
+      metrics.commitGroupFiles.observe(files);
+      metrics.commitGroupSubmissions.observe(submissions);
+    },
     onBackgroundError: (err) => {
       metrics.backgroundErrors.inc();
       logger.error({ err }, 'file session background task failed');

@@ -128,8 +128,11 @@ describe('backend config: loadConfig', () => {
   }
 
   it('reads the multi-node variables DATABASE_POOL_MAX and REDIS_PREFIX, and refuses bad values', () => {
-    const c = ok(loadConfig({ DATABASE_POOL_MAX: '25', REDIS_PREFIX: 'collab-prod:eu' }, { cwd }));
+    const c = ok(loadConfig({ DATABASE_POOL_MAX: '25', REDIS_PREFIX: 'collab-prod:eu', COMMIT_CONCURRENCY: '4' }, { cwd }));
     assert.equal(c.databasePoolMax, 25);
+    assert.equal(c.commitConcurrency, 4);
+    assert.equal(ok(loadConfig({}, { cwd })).commitConcurrency, undefined);
+    for (const bad of ['0', '65', 'two', '1.5']) assert.equal(errors(loadConfig({ COMMIT_CONCURRENCY: bad }, { cwd })).length, 1, bad);
     assert.equal(c.redisPrefix, 'collab-prod:eu');
     assert.equal(errors(loadConfig({ DATABASE_POOL_MAX: '0' }, { cwd })).length, 1);
     assert.equal(errors(loadConfig({ DATABASE_POOL_MAX: 'ten' }, { cwd })).length, 1);

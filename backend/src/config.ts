@@ -20,6 +20,11 @@ export interface ServerConfig {
    * size it so that nodes × pool stays below the server's `max_connections`. @default 10
    */
   readonly databasePoolMax?: number;
+  /**
+   * Group-commit transactions a node keeps open at once (`COMMIT_CONCURRENCY`, 1 to 64): each
+   * commits the batches of every file that was ready when it started. @default 2
+   */
+  readonly commitConcurrency?: number;
   /** Redis connection URL (`REDIS_URL`), or `undefined` when not set. */
   readonly redisUrl: string | undefined;
   /**
@@ -86,6 +91,12 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
     errors.push(`DATABASE_POOL_MAX must be an integer from 1 to 1000, got ${JSON.stringify(poolRaw)}`);
   }
 
+  const concurrencyRaw = read(env, 'COMMIT_CONCURRENCY');
+  const commitConcurrency = concurrencyRaw === undefined ? undefined : /^\d{1,3}$/.test(concurrencyRaw) ? Number(concurrencyRaw) : NaN;
+  if (commitConcurrency !== undefined && !(commitConcurrency >= 1 && commitConcurrency <= 64)) {
+    errors.push(`COMMIT_CONCURRENCY must be an integer from 1 to 64, got ${JSON.stringify(concurrencyRaw)}`);
+  }
+
   const redisPrefix = read(env, 'REDIS_PREFIX');
   if (redisPrefix !== undefined && !/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) {
     errors.push('REDIS_PREFIX must be 1 to 64 letters, digits or :_.-');
@@ -110,6 +121,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
       port,
       databaseUrl,
       ...(databasePoolMax !== undefined ? { databasePoolMax } : {}),
+      ...(commitConcurrency !== undefined ? { commitConcurrency } : {}),
       redisUrl,
       ...(redisPrefix !== undefined ? { redisPrefix } : {}),
       dataDir,

@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { CollabConnection, fromWire, type AnyReply } from '@collab/client';
 import type { WireOp } from '@collab/protocol';
 import { BenchDoc } from './bench-doc';
-import { useSynchronousAcks } from './sync-acks';
 import type { LatencyTracker } from './latency';
 
 /** One connection with its open files. */
@@ -39,13 +38,9 @@ export class BenchClient {
     });
   }
 
-  /**
-   * Connects with `token` (WebSocket transport, reconnecting with back-off). `syncAcks` turns on
-   * the `--sync-acks` experiment (see sync-acks.ts).
-   */
-  static async connect(url: string, token: string, index: number, timeoutMs = 30_000, syncAcks = false): Promise<BenchClient> {
+  /** Connects with `token` (WebSocket transport, reconnecting with back-off). */
+  static async connect(url: string, token: string, index: number, timeoutMs = 30_000): Promise<BenchClient> {
     const connection = await CollabConnection.connect({ url, token: () => token, timeoutMs, reconnectionDelay: 250, reconnectionDelayMax: 2000 });
-    if (syncAcks) useSynchronousAcks(connection, timeoutMs);
     return new BenchClient(connection, index);
   }
 

@@ -1,13 +1,16 @@
 /**
  * The load tool must not rot: a short typing run (4 clients, 2 files, 2 s) against a server it
  * spawns on PGlite converges and produces every figure; a run whose clients are made to diverge is
- * refused; the percentile and profile helpers compute what they claim.
+ * refused; the percentile and profile helpers compute what they claim; the fdatasync probe measures
+ * and cleans up; the CLI refuses a diagnostic flag it cannot honour.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkConvergence } from './convergence';
+import { fsyncStats, probeFsync, probePostgresDisk } from './disk-probe';
 import { summariseProfile } from './profile';
 import { chooseSeed } from './rng';
 import { RunEnv } from './run-env';
@@ -16,8 +19,6 @@ import { Samples } from './stats';
 import { BenchClient } from './bench-client';
 import { LatencyTracker } from './latency';
 import { buildWorld } from './world';
-import { useSynchronousAcks } from './sync-acks';
-import type { CollabConnection } from '@collab/client';
 
 describe('bench: load tool', function () {
   this.timeout(60_000);
@@ -72,24 +73,6 @@ describe('bench: load tool', function () {
     }
   });
 
-  it('bench --sync-acks delivers an op:submit reply inside the ack callback, other requests unchanged', async () => {
-    let ack: ((err: unknown, reply: unknown) => void) | undefined;
-    const fake = {
-      request: async (event: string): Promise<unknown> => ({ ok: true, via: `original ${event}` }),
-      socket: { timeout: () => ({ emit: (_ev: string, _p: unknown, cb: (err: unknown, reply: unknown) => void) => (ack = cb) }) },
-    };
-    useSynchronousAcks(fake as unknown as CollabConnection, 1000);
-    const seen: unknown[] = [];
-    void fake.request('op:submit').then((r) => seen.push(r));
-    ack?.(null, { ok: true, version: 7 });
-    // Synchronously, before any microtask: what a callback-based FileSync would see.
-    assert.deepEqual([...seen], [{ ok: true, version: 7 }]);
-    void fake.request('op:submit').then((r) => seen.push(r));
-    ack?.(new Error('timeout'), undefined);
-    assert.equal((seen[1] as { error: { code: string } }).error.code, 'UNAVAILABLE');
-    assert.deepEqual(await fake.request('file:verify'), { ok: true, via: 'original file:verify' });
-  });
-
   it('bench percentiles use nearest rank', () => {
     const s = new Samples();
     for (let i = 1; i <= 100; i++) s.add(i);
@@ -121,5 +104,47 @@ describe('bench: load tool', function () {
     assert.deepEqual(s.places.map((p) => [p.name, p.selfMs]), [['pg', 2], ['@collab/backend', 1]]);
     const commit = s.inclusive.find((e) => e.name.startsWith('commit'));
     assert.equal(commit?.totalMs, 3);
+  });
+});
+
+describe('bench: disk probe and --synchronous-commit', function () {
+  this.timeout(10_000);
+
+  it('bench fsync stats: nearest-rank percentiles and stalls strictly above 20 ms per second', () => {
+    // 97 fast writes, one at exactly 20 ms (not a stall) and two stalls, over 2 s.
+    const lat = [...Array.from({ length: 97 }, (_, i) => (i + 1) / 10), 20, 25, 300];
+    const s = fsyncStats(lat, 2, '/x');
+    assert.equal(s.samples, 100);
+    assert.equal(s.p50, 5);
+    assert.equal(s.p99, 25);
+    assert.equal(s.max, 300);
+    assert.equal(s.stalls, 2);
+    assert.equal(s.stallsPerSec, 1);
+    assert.equal(fsyncStats([], 1, '/x').samples, 0);
+  });
+
+  it('bench fsync probe writes at its rate in a temporary file and removes it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-fsync-'));
+    const s = await probeFsync(dir, { rateHz: 100, durationMs: 300 });
+    assert.ok(s.samples >= 5 && s.samples <= 40, `${s.samples} samples in 0.3 s at 100/s`);
+    assert.ok(s.p50 > 0 && s.p50 <= s.p99 && s.p99 <= s.max, JSON.stringify(s));
+    assert.ok(s.probeSeconds >= 0.3 && s.probeSeconds < 2, `probe took ${s.probeSeconds} s`);
+    assert.deepEqual(readdirSync(dir), [], 'the probe file is deleted');
+  });
+
+  it('bench disk probe reports why instead of failing when PostgreSQL is unreachable', async () => {
+    const r = await probePostgresDisk('postgres://postgres@127.0.0.1:1/postgres', { durationMs: 100 });
+    assert.equal(r.stats, null);
+    assert.match(r.stats === null ? r.reason : '', /SHOW data_directory failed/);
+  });
+
+  it('bench CLI refuses --synchronous-commit off with --db pglite or --url (exit 2)', () => {
+    const cli = path.resolve(__dirname, 'cli.js');
+    for (const extra of [['--db', 'pglite'], ['--url', 'http://127.0.0.1:1']]) {
+      const r = spawnSync(process.execPath, [cli, 'typing', ...extra, '--synchronous-commit', 'off'], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--synchronous-commit off needs/);
+      assert.doesNotMatch(r.stdout, /servers:/, 'nothing was started');
+    }
   });
 });

@@ -14,7 +14,7 @@ import { runHotFile } from './scenarios/hot-file';
 import { runIdle } from './scenarios/idle';
 import { runJoinStorm } from './scenarios/join-storm';
 import { runTyping } from './scenarios/typing';
-import type { DbKind } from './servers';
+import type { DbKind, SynchronousCommit } from './servers';
 
 const USAGE = `usage: npm run bench -- <scenario> [options]
 
@@ -34,12 +34,18 @@ servers (default: spawn one node on a fresh embedded PGlite database):
   --via-balancer               (several nodes) sockets connect through nginx, not to the nodes in turn
   --url URL                    use a running server instead (repeat for several nodes); --server-pid PID to sample it
   --profile DIR                run spawned nodes with --cpu-prof into DIR and summarise the profile at the end
-experiment: --sync-acks (typing, hot-file) feeds op:submit acks synchronously, as proposed fix 3 would
+  --synchronous-commit on|off  (--db postgres, spawned) off: ALTER DATABASE <scratch> SET synchronous_commit = off,
+                               a DIAGNOSTIC run that takes the WAL flush out of every ack (not durable, so the
+                               result is marked diagnostic + provisional); tells CPU limits from disk stalls
+
+PostgreSQL runs (spawned, or --url when the admin URL connects) first probe fdatasync for 3 s in the
+parent of PostgreSQL's data directory and print p50/p99/max and stalls >20 ms/s: the floor the disk
+puts under the latencies (JSON "diskFsyncMs").
 other: --seed N (or SEED=N), --users U, --files-per-room K, --doc-size N, --max-rate N (hot-file),
        --no-open (idle), --concurrency N (idle), --spread S (join-storm)`;
 
 async function main(argv: string[]): Promise<number> {
-  const args = new Args(argv, ['no-open', 'help', 'via-balancer', 'sync-acks']);
+  const args = new Args(argv, ['no-open', 'help', 'via-balancer']);
   const scenario = args.positional[0];
   if (!scenario || args.flag('help')) {
     console.log(USAGE);
@@ -67,6 +73,12 @@ async function main(argv: string[]): Promise<number> {
     ...(args.optNum('server-pid') !== undefined ? { serverPid: args.optNum('server-pid') as number } : {}),
   };
   if (envOptions.db !== 'pglite' && envOptions.db !== 'postgres') throw new Error('--db must be pglite or postgres');
+  const refusal = synchronousCommitRefusal(args.str('synchronous-commit', 'on'), envOptions);
+  if (typeof refusal === 'string') {
+    console.error(`bench: ${refusal}`);
+    return 2;
+  }
+  const envWithCommit: EnvOptions = { ...envOptions, synchronousCommit: refusal.value };
   console.log(`seed ${seed} (replay with --seed ${seed})`);
 
   // Read every scenario option before starting anything, so a typo fails fast.
@@ -74,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   const unknown = args.unknown();
   if (unknown.length > 0) throw new Error(`unknown option(s): ${unknown.map((u) => `--${u}`).join(' ')}\n\n${USAGE}`);
 
-  const env = await RunEnv.start(envOptions, log);
+  const env = await RunEnv.start(envWithCommit, log);
   const stopOnSignal = (): void => {
     console.error('bench: interrupted; stopping servers');
     void env.stop().finally(() => process.exit(130));
@@ -98,6 +110,17 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+/**
+ * The --synchronous-commit value, or why it is refused: the setting is attached to the scratch
+ * database the bench creates, so it means nothing on PGlite or on a server given by --url.
+ */
+function synchronousCommitRefusal(raw: string, o: EnvOptions): { value: SynchronousCommit } | string {
+  if (raw !== 'on' && raw !== 'off') return `--synchronous-commit must be on or off, got ${JSON.stringify(raw)}`;
+  if (raw === 'off' && o.urls.length > 0) return '--synchronous-commit off needs a spawned scratch database: not with --url';
+  if (raw === 'off' && o.db !== 'postgres') return '--synchronous-commit off needs --db postgres (PGlite has no such setting here)';
+  return { value: raw };
+}
+
 /** Builds the runner of a scenario from the options (reading them all now). */
 function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: string) => void): (env: RunEnv) => Promise<Record<string, unknown>[]> {
   switch (scenario) {
@@ -115,7 +138,6 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
         warmupS: args.num('warmup', 3),
         docSize: args.num('doc-size', 2000),
         seed,
-        syncAcks: args.flag('sync-acks'),
       };
       return async (env) => [await runTyping(env, o, log)];
     }
@@ -126,10 +148,9 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
       const docSize = args.num('doc-size', 2000);
       const maxRatePerClient = args.num('max-rate', 190);
       const users = args.optNum('users');
-      const syncAcks = args.flag('sync-acks');
       return async (env) => {
         const out: Record<string, unknown>[] = [];
-        for (const clients of list) out.push(await runHotFile(env, { clients, users: users ?? clients, durationS, warmupS, docSize, maxRatePerClient, seed, syncAcks }, log));
+        for (const clients of list) out.push(await runHotFile(env, { clients, users: users ?? clients, durationS, warmupS, docSize, maxRatePerClient, seed }, log));
         return out;
       };
     }

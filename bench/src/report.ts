@@ -3,10 +3,13 @@
  * can pick up. A run that did not converge reports no latency (and the CLI exits non-zero).
  */
 import type { Percentiles } from './stats';
-import type { WindowFigures } from './run-env';
+import type { RunEnv, WindowFigures } from './run-env';
 
 /** The prefix of the machine-readable line. */
 export const RESULT_PREFIX = 'BENCH_RESULT ';
+
+/** Printed at the top of every table of a synchronous_commit=off run. */
+export const DIAGNOSTIC_LINE = 'DIAGNOSTIC: synchronous_commit=off — acks are NOT durable; not a target figure';
 
 /** Rows of the human table: [label, value]. */
 export type Rows = [string, string | number][];
@@ -16,6 +19,8 @@ export function printResult(title: string, rows: Rows, result: Record<string, un
   const width = Math.max(...rows.map(([k]) => k.length), 10);
   out('');
   out(`== ${title} ==`);
+  // First, so that nobody copies figures out of the table without seeing it.
+  if (result['diagnostic'] === true) out(`  ${DIAGNOSTIC_LINE}`);
   for (const [k, v] of rows) out(`  ${k.padEnd(width)}  ${typeof v === 'number' ? formatNumber(v) : v}`);
   out(RESULT_PREFIX + JSON.stringify(result));
 }
@@ -26,8 +31,18 @@ export function latencyRows(label: string, p: Percentiles | null): Rows {
   return [[label, `p50 ${p.p50}  p95 ${p.p95}  p99 ${p.p99}  max ${p.max} ms  (n=${p.n})`]];
 }
 
-/** Table rows for the resources of a window. */
-export function resourceRows(w: WindowFigures, loadBefore: number[], provisional: boolean): Rows {
+/** The table row of the disk probe. */
+export function diskRow(env: Pick<RunEnv, 'disk'>): Rows {
+  const d = env.disk;
+  if (!d.stats) return [['disk fsync', `not measured (${d.reason})`]];
+  const s = d.stats;
+  return [['disk fsync', `p50 ${s.p50}  p99 ${s.p99}  max ${s.max} ms, ${s.stallsPerSec} stalls >20 ms/s (${s.probeSeconds} s probe before the run, ${s.samples} samples, ${s.dir})`]];
+}
+
+/** Table rows for the resources of a window, the disk probe and the run's caveats. */
+export function resourceRows(w: WindowFigures, env: RunEnv): Rows {
+  const loadBefore = env.loadAvgBefore;
+  const contended = env.contended(w);
   const cpu = Object.entries(w.cpu.groups).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
   const rss = Object.entries(w.peakRssMb).filter(([k]) => k !== 'postgresShared').map(([k, v]) => `${k} ${v}`).join(', ');
   return [
@@ -37,7 +52,9 @@ export function resourceRows(w: WindowFigures, loadBefore: number[], provisional
       ? ([['PostgreSQL', `${w.postgres.commits} commits, ${w.postgres.rollbacks} rollbacks, ${w.postgres.rowsInserted} rows inserted, ${w.postgres.rowsUpdated} updated, ${w.postgres.rowsFetched} fetched`]] as Rows)
       : []),
     ['bench event loop', `p50 ${w.benchEventLoopMs.p50}  p99 ${w.benchEventLoopMs.p99}  max ${w.benchEventLoopMs.max} ms`],
-    ['load average', `before ${loadBefore.join(' ')}, after ${w.loadAvgEnd.join(' ')}${provisional ? '  (PROVISIONAL: contended)' : ''}`],
+    ['load average', `before ${loadBefore.join(' ')}, after ${w.loadAvgEnd.join(' ')}${contended ? '  (PROVISIONAL: contended)' : ''}`],
+    ...diskRow(env),
+    ...(env.diagnostic ? ([['DIAGNOSTIC', 'synchronous_commit=off — acks are NOT durable; not a target figure (PROVISIONAL)']] as Rows) : []),
   ];
 }
 

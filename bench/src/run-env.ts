@@ -8,7 +8,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { buildInfo, type BuildInfo } from './build-info';
 import { childrenOf, findPids, ProcSampler, type CpuMark, type CpuUsage } from './proc';
 import { Client } from 'pg';
-import { existingServers, spawnServers, type DbKind, type Servers } from './servers';
+import { probePostgresDisk, type DiskProbeResult, type ProbeOptions } from './disk-probe';
+import { existingServers, spawnServers, type DbKind, type Servers, type SynchronousCommit } from './servers';
 
 /** The pids and their direct children (nginx's master forks the workers that do the work), rescanned every 2 s. */
 function withChildren(parents: readonly number[]): () => number[] {
@@ -39,6 +40,10 @@ export interface EnvOptions {
   readonly serverPid?: number;
   /** Connect sockets through the load balancer instead of straight to the nodes in turn. */
   readonly viaBalancer?: boolean;
+  /** synchronous_commit of a spawned scratch PostgreSQL database ('off': diagnostic run). @default 'on' */
+  readonly synchronousCommit?: SynchronousCommit;
+  /** Pacing of the fdatasync probe run before the scenario (PostgreSQL runs), or false to skip it. */
+  readonly diskProbe?: ProbeOptions | false;
 }
 
 /** Figures of one measurement window. */
@@ -79,6 +84,10 @@ export class RunEnv {
     readonly build: BuildInfo,
     private readonly viaBalancer: boolean,
     private readonly pgAdminUrl: string,
+    /** fdatasync latency of PostgreSQL's filesystem, probed before the scenario (or why not). */
+    readonly disk: DiskProbeResult,
+    /** synchronous_commit of the scratch PostgreSQL database; undefined when the run has none. */
+    readonly synchronousCommit: SynchronousCommit | undefined,
   ) {
     this.loadAvgBefore = loadavg().map((x) => Math.round(x * 100) / 100);
     this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -94,8 +103,16 @@ export class RunEnv {
     const servers =
       options.urls.length > 0
         ? existingServers(options.urls, options.serverPid)
-        : await spawnServers({ db: options.db, nodes: options.nodes, pgAdminUrl: options.pgAdminUrl, redisUrl: options.redisUrl, ...(options.profileDir ? { profileDir: options.profileDir } : {}) });
+        : await spawnServers({
+            db: options.db,
+            nodes: options.nodes,
+            pgAdminUrl: options.pgAdminUrl,
+            redisUrl: options.redisUrl,
+            synchronousCommit: options.synchronousCommit ?? 'on',
+            ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+          });
     log(`servers: ${servers.nodes.map((n) => `${n.url}${n.pid ? ` (pid ${n.pid})` : ''}`).join(', ')} on ${servers.database}`);
+    const disk = await RunEnv.probeDisk(options, servers, log);
     const serverPids = servers.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined);
     const groups = [
       { name: 'server', pids: () => serverPids },
@@ -126,7 +143,32 @@ export class RunEnv {
     }
     const sampler = new ProcSampler(groups, 500);
     sampler.start();
-    return new RunEnv(servers, sampler, build, options.viaBalancer ?? false, options.pgAdminUrl);
+    const synchronousCommit = servers.scratchDb ? (options.synchronousCommit ?? 'on') : undefined;
+    return new RunEnv(servers, sampler, build, options.viaBalancer ?? false, options.pgAdminUrl, disk, synchronousCommit);
+  }
+
+  /**
+   * Probes fdatasync on PostgreSQL's filesystem while the servers are up but idle: before the
+   * measured window, so the probe's writes do not load the figures it explains.
+   */
+  private static async probeDisk(options: EnvOptions, servers: Servers, log: (line: string) => void): Promise<DiskProbeResult> {
+    const onPostgres = servers.scratchDb !== undefined || (options.urls.length > 0 && options.pgAdminUrl !== '');
+    if (options.diskProbe === false) return { stats: null, reason: 'probe disabled' };
+    if (!onPostgres) return { stats: null, reason: 'not a PostgreSQL run' };
+    log('disk: probing fdatasync latency on PostgreSQL\'s filesystem');
+    const disk = await probePostgresDisk(options.pgAdminUrl, options.diskProbe ?? {});
+    if (!disk.stats) log(`disk: not measured (${disk.reason})`);
+    return disk;
+  }
+
+  /** True for the synchronous_commit=off diagnostic run: its acks are not durable, its figures are no target. */
+  get diagnostic(): boolean {
+    return this.synchronousCommit === 'off';
+  }
+
+  /** Database settings that belong in every result's params (PostgreSQL scratch databases only). */
+  get dbParams(): Record<string, unknown> {
+    return this.synchronousCommit ? { synchronousCommit: this.synchronousCommit } : {};
   }
 
   /** The server nodes' URLs. */
@@ -209,8 +251,13 @@ export class RunEnv {
    * True when the figures were taken under contention: the load average was above 0.5 before the
    * run, or other processes used more than a tenth of a core during the window.
    */
-  provisional(w: WindowFigures): boolean {
+  contended(w: WindowFigures): boolean {
     return (this.loadAvgBefore[0] ?? 0) > 0.5 || w.cpu.otherSeconds / Math.max(0.001, w.cpu.wallSeconds) > 0.1;
+  }
+
+  /** True when the figures must not be quoted as targets: contended, or a diagnostic run. */
+  provisional(w: WindowFigures): boolean {
+    return this.contended(w) || this.diagnostic;
   }
 
   /** Stops sampling and the servers (and drops the scratch database). */

@@ -31,7 +31,12 @@ export interface SpawnOptions {
   readonly logLevel?: string;
   /** Extra node flags (e.g. --max-old-space-size). */
   readonly nodeFlags?: readonly string[];
+  /** synchronous_commit of the scratch PostgreSQL database ('off' only for the diagnostic run). @default 'on' */
+  readonly synchronousCommit?: SynchronousCommit;
 }
+
+/** The two values of `--synchronous-commit`. */
+export type SynchronousCommit = 'on' | 'off';
 
 /** One backend node. */
 export interface ServerNode {
@@ -79,7 +84,7 @@ export async function spawnServers(options: SpawnOptions): Promise<Servers> {
   let dataDir: string | undefined;
   if (options.db === 'postgres') {
     scratchDb = `bench_${randomBytes(6).toString('hex')}`;
-    databaseUrl = await createScratchDatabase(options.pgAdminUrl, scratchDb);
+    databaseUrl = await createScratchDatabase(options.pgAdminUrl, scratchDb, options.synchronousCommit);
     const name = scratchDb;
     cleanups.push(() => dropScratchDatabase(options.pgAdminUrl, name));
   }
@@ -152,7 +157,7 @@ async function spawnTopology(options: SpawnOptions): Promise<Servers> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Topology } = require(TOPOLOGY_MODULE) as { Topology: { start(o: Record<string, unknown>): Promise<TopologyLike> } };
   const scratchDb = `bench_${randomBytes(6).toString('hex')}`;
-  const databaseUrl = await createScratchDatabase(options.pgAdminUrl, scratchDb);
+  const databaseUrl = await createScratchDatabase(options.pgAdminUrl, scratchDb, options.synchronousCommit);
   // Our own directory for the topology's configuration and logs, removed at the end.
   const dir = mkdtempSync(path.join(tmpdir(), 'collab-bench-topology-'));
   let topology: TopologyLike;
@@ -232,17 +237,37 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Creates database `name` and returns its URL (same server and user as the admin URL). */
-async function createScratchDatabase(adminUrl: string, name: string): Promise<string> {
+/**
+ * Creates database `name` and returns its URL (same server and user as the admin URL). With
+ * `synchronousCommit` 'off' the setting is attached to the database itself, so every connection
+ * the nodes open gets it, and read back over a connection to it so a silently ignored setting
+ * cannot pass for a diagnostic run.
+ */
+async function createScratchDatabase(adminUrl: string, name: string, synchronousCommit: SynchronousCommit = 'on'): Promise<string> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);
+    if (synchronousCommit !== 'on') await client.query(`ALTER DATABASE ${name} SET synchronous_commit = ${synchronousCommit}`);
   } finally {
     await client.end();
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  if (synchronousCommit !== 'on') {
+    const check = new Client({ connectionString: url.toString() });
+    let got: string;
+    try {
+      await check.connect();
+      got = String((await check.query('SHOW synchronous_commit')).rows[0]?.['synchronous_commit']);
+    } finally {
+      await check.end().catch(() => undefined);
+    }
+    if (got !== synchronousCommit) {
+      await dropScratchDatabase(adminUrl, name).catch(() => undefined);
+      throw new Error(`synchronous_commit on ${name} is ${got}, wanted ${synchronousCommit}`);
+    }
+  }
   return url.toString();
 }
 

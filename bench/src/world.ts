@@ -28,8 +28,6 @@ export interface WorldSpec {
   readonly apiUrl?: string;
   /** Prefix of usernames (unique per run). */
   readonly tag: string;
-  /** The `--sync-acks` experiment (acks fed synchronously; see sync-acks.ts). */
-  readonly syncAcks?: boolean;
 }
 
 /** A world after setup. */
@@ -94,7 +92,7 @@ export async function buildWorld(spec: WorldSpec, tracker: LatencyTracker, log: 
   await pool(spec.clients, 50, async (c) => {
     const file = c % spec.files;
     const roomId = roomIds[Math.floor(file / spec.filesPerRoom)] as string;
-    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, (users[userOf(c)] as BenchUser).token, c, 30_000, spec.syncAcks ?? false);
+    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, (users[userOf(c)] as BenchUser).token, c, 30_000);
     clients[c] = client;
     await client.joinRoom(roomId);
     docs[c] = await client.openFile(roomId, fileIds[file] as string, tracker);

@@ -5,7 +5,7 @@
  * business (`onResume`).
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ErrorBody, ServerToClientEvents } from '@collab/protocol';
+import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, OpsBatch } from '@collab/protocol';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -101,12 +101,25 @@ export class CollabConnection {
     return () => this.resumeListeners.delete(listener);
   }
 
-  /** Subscribes to a server event; returns the unsubscribe function. */
+  /**
+   * Subscribes to a server event; returns the unsubscribe function. An `op` handler also receives,
+   * one by one and in order, the ops of every `ops` event (a group commit's batch: PROTOCOL.md §7.2),
+   * so that consumers of the op stream need not know about batches.
+   */
   on<K extends keyof ServerToClientEvents>(event: K, handler: ServerToClientEvents[K]): () => void {
     // Socket.IO's typed `on` cannot be called with a generic key; the handler type is the map's.
     const socket = this.socket as unknown as { on(ev: string, h: unknown): void; off(ev: string, h: unknown): void };
     socket.on(event, handler);
-    return () => socket.off(event, handler);
+    if (event !== 'op') return () => socket.off(event, handler);
+    const each = (batch: OpsBatch | undefined): void => {
+      if (!Array.isArray(batch?.ops)) return;
+      for (const op of batch.ops) (handler as ServerToClientEvents['op'])(op);
+    };
+    socket.on('ops', each);
+    return () => {
+      socket.off(event, handler);
+      socket.off('ops', each);
+    };
   }
 
   /** Sends a request and resolves with the reply, or with an UNAVAILABLE reply on timeout. */

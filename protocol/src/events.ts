@@ -54,6 +54,7 @@ export type ClientEventName = (typeof ClientEvent)[keyof typeof ClientEvent];
 /** Server→client event names. */
 export const ServerEvent = {
   op: 'op',
+  ops: 'ops',
   cursor: 'cursor',
   cursorClear: 'cursor:clear',
   participantJoined: 'participant:joined',
@@ -373,8 +374,17 @@ export interface SessionError extends ErrorBody {
 }
 
 /** Server→client events. */
+/** Payload of `ops`: ops of `fileId` committed together (two or more, consecutive versions, ascending). */
+export interface OpsBatch {
+  readonly fileId: string;
+  readonly ops: WireOp[];
+}
+
+/** Server→client events (all fire-and-forget). */
 export interface ServerToClientEvents {
   op: (op: WireOp) => void;
+  /** Ops of one file committed together: two or more, consecutive versions, ascending. */
+  ops: (batch: OpsBatch) => void;
   cursor: (cursor: RemoteCursor) => void;
   'cursor:clear': (payload: CursorClear) => void;
   'participant:joined': (participant: ParticipantEvent) => void;

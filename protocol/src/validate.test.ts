@@ -536,6 +536,14 @@ describe('validateClientPayload', () => {
         assert.equal(r.ok, true, `${name}: ${JSON.stringify(r)}`);
       }
     });
+    it('refuses an ops batch that is not two or more consecutive ops of one file', () => {
+      const batch = (...ops: (typeof wireOp)[]) => ({ fileId: FILE, ops });
+      assert.equal(validateServerPayload('ops', batch(wireOp)).ok, false);
+      assert.equal(validateServerPayload('ops', batch(wireOp, { ...wireOp, version: 15 })).ok, false);
+      assert.equal(validateServerPayload('ops', batch(wireOp, { ...wireOp, version: 14, fileId: ROOM })).ok, false);
+      assert.equal(validateServerPayload('ops', { fileId: ROOM, ops: [wireOp, { ...wireOp, version: 14 }] }).ok, false);
+      assert.equal(validateServerPayload('ops', batch(wireOp, { ...wireOp, version: 14 }, { ...wireOp, version: 15 })).ok, true);
+    });
     it('has a reply schema for every request', () => {
       for (const name of CLIENT_EVENT_NAMES) {
         if (!expectsAck(name)) continue;
@@ -578,6 +586,7 @@ const wireOp = { fileId: FILE, version: 13, op: [5, 'hi', -3, 10], clientId: CLI
 /** A valid payload for every server→client event (a missing event fails to compile). */
 const serverValid: { readonly [K in ServerEventName]: ServerPayload<K> } = {
   op: wireOp,
+  ops: { fileId: FILE, ops: [wireOp, { ...wireOp, version: 14, seq: 5 }] },
   cursor: { fileId: FILE, userId: USER, clientId: CLIENT, version: 13, selections: [{ anchor: 1, head: 3 }] },
   'cursor:clear': { fileId: FILE, userId: USER, clientId: CLIENT },
   'participant:joined': { ...participant, roomId: ROOM },

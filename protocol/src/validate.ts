@@ -363,6 +363,12 @@ function serverSchemas(f: Fields, m: ReturnType<typeof modelSchemas>): ServerSch
   const participantEvent = m.participant.extend({ roomId: f.roomId });
   return {
     op: m.wireOp,
+    ops: o({
+      fileId: f.id,
+      ops: z.array(m.wireOp, { error: 'must be an array of ops' }).min(2, { error: 'must hold at least two ops' }),
+    }).refine((b) => b.ops.every((op, i) => op.fileId === b.fileId && (i === 0 || op.version === (b.ops[i - 1]?.version ?? 0) + 1)), {
+      error: 'must hold ops of its file with consecutive versions',
+    }),
     cursor: o({
       fileId: f.id,
       userId: f.id,

@@ -301,6 +301,33 @@ forEachDatabase('file sessions', (ctx) => {
       await sessions.close();
     });
 
+    it('publishes a batch of several ops as one call, before answering any of its submitters, who are told it was published', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'ab');
+      const { sessions } = await warmed(fileId);
+      const log: string[] = [];
+      sessions.publishBatchesWith((published, ops) => {
+        assert.equal(published, fileId);
+        log.push(`publish ${ops.map((o) => o.version).join(',')}`);
+      });
+      const clients = [newClientId(), newClientId(), newClientId()];
+      const outcomes = await Promise.all(
+        clients.map((c, i) =>
+          sessions.submit(fileId, fixture.userId, sub(c, 1, 0, [2, String(i)])).then((o) => {
+            log.push(`answer ${o.kind === 'committed' ? o.op.version : o.kind}`);
+            return o;
+          }),
+        ),
+      );
+      assert.deepEqual(log, ['publish 1,2,3', 'answer 1', 'answer 2', 'answer 3']);
+      assert.ok(outcomes.every((o) => o.kind === 'committed' && o.published === true), JSON.stringify(outcomes));
+      // A lone submission is not published by the session: the caller broadcasts it.
+      const alone = await sessions.submit(fileId, fixture.userId, sub(clients[0] as string, 2, 3, [5, 'z']));
+      assert.ok(alone.kind === 'committed' && !alone.published);
+      assert.equal(log.length, 4, 'nothing more was published');
+      await sessions.close();
+    });
+
     it('caps a batch at maxCommitBatch submissions', async () => {
       const { knex } = ctx.current().db;
       const fileId = await createFile(knex, fixture, '');
@@ -381,20 +408,23 @@ forEachDatabase('file sessions', (ctx) => {
       await Promise.all([sessions.close(), fresh.close()]);
     });
 
-    /** An OpsRepo whose batch transaction fails after its decisions were made (then works again). */
+    /** An OpsRepo whose group transaction fails after its decisions were made (then works again). */
     class FailingRepo extends OpsRepo {
       failures: unknown[] = [];
-      override async commitBatch(args: CommitBatchArgs): Promise<CommitAttempt> {
+      override async commitFiles(batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
         const failure = this.failures.shift();
-        if (failure === undefined) return super.commitBatch(args);
-        return super.commitBatch({
-          ...args,
-          decide: (index, progress, role) => {
-            const decision = args.decide(index, progress, role);
-            if (index === args.submitters.length - 1) throw failure;
-            return decision;
-          },
-        });
+        if (failure === undefined) return super.commitFiles(batches);
+        const last = batches.length - 1;
+        return super.commitFiles(
+          batches.map((args, b) => ({
+            ...args,
+            decide: (index, progress, role) => {
+              const decision = args.decide(index, progress, role);
+              if (b === last && index === args.submitters.length - 1) throw failure;
+              return decision;
+            },
+          })),
+        );
       }
     }
 
@@ -439,6 +469,111 @@ forEachDatabase('file sessions', (ctx) => {
       assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, text);
       assert.equal(text.length, 3);
       await sessions.close();
+    });
+
+      describe('group commit across files', () => {
+      /** Sessions whose files are loaded with fresh caches, recording every group transaction. */
+      async function warmedFiles(fileIds: readonly string[], r: OpsRepo = repo, options: Partial<ConstructorParameters<typeof FileSessions>[1]> = {}) {
+        const groups: [files: number, submissions: number][] = [];
+        const sessions = new FileSessions(r, options, { onGroup: (files, submissions) => void groups.push([files, submissions]) });
+        for (const fileId of fileIds) assert.ok((await sessions.headHash(fileId)).ok);
+        return { sessions, groups };
+      }
+  
+      it('commits the batches of many files that are ready together in fewer transactions than files', async () => {
+        const { knex } = ctx.current().db;
+        const fileIds: string[] = [];
+        for (let i = 0; i < 20; i++) fileIds.push(await createFile(knex, fixture, `f${i}`));
+        const { sessions, groups } = await warmedFiles(fileIds, repo, { commitConcurrency: 1 });
+        // Two clients per file, all submitted in one tick: 40 submissions over 20 files.
+        const subs = fileIds.flatMap((fileId) => [newClientId(), newClientId()].map((c, k) => ({ fileId, s: sub(c, 1, 0, replaceOp(`f${fileIds.indexOf(fileId)}`.length, 0, 0, String(k))) })));
+        const outcomes = await Promise.all(subs.map(({ fileId, s }) => sessions.submit(fileId, fixture.userId, s)));
+        assert.deepEqual(outcomes.map((o) => o.kind === 'committed' && o.op.version), subs.map((_, i) => (i % 2) + 1));
+        assert.equal(groups.reduce((n, [, s]) => n + s, 0), 40);
+        assert.ok(groups.length < 20, `20 files in ${groups.length} transactions: ${JSON.stringify(groups)}`);
+        assert.ok(groups.some(([files]) => files > 1), JSON.stringify(groups));
+        for (const [i, fileId] of fileIds.entries()) {
+          const ops = await dbOps(fileId);
+          assert.deepEqual(ops.map((o) => o.version), [1, 2]);
+          const opened = await sessions.open(fileId, newClientId());
+          assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, `01f${i}`);
+        }
+        await sessions.close();
+      });
+  
+      it('in one group, a deleted file is refused FILE_NOT_FOUND and a viewer FORBIDDEN while the other files commit', async () => {
+        const { knex } = ctx.current().db;
+        const doomed = await createFile(knex, fixture, 'doomed');
+        const viewed = await createFile(knex, fixture, 'viewed');
+        const fine = await createFile(knex, fixture, 'fine');
+        const viewer = await createUserAndRoom(knex);
+        await knex('room_participants').insert({ room_id: fixture.roomUuid, user_id: viewer.userId, role: 'viewer' });
+        const { sessions, groups } = await warmedFiles([doomed, viewed, fine], repo, { commitConcurrency: 1 });
+        await knex('files').where({ id: doomed }).delete();
+        const [gone, forbidden, committed] = await Promise.all([
+          sessions.submit(doomed, fixture.userId, sub(newClientId(), 1, 0, ['x', 6])),
+          sessions.submit(viewed, viewer.userId, sub(newClientId(), 1, 0, ['x', 6])),
+          sessions.submit(fine, fixture.userId, sub(newClientId(), 1, 0, ['x', 4])),
+        ]);
+        assert.deepEqual(groups, [[3, 3]]);
+        assert.equal(gone?.kind === 'rejected' && gone.error.code, ErrorCode.FILE_NOT_FOUND);
+        assert.equal(forbidden?.kind === 'rejected' && forbidden.error.code, ErrorCode.FORBIDDEN);
+        assert.equal(committed?.kind === 'committed' && committed.op.version, 1);
+        assert.equal(sessions.cachedHead(doomed), undefined, 'evicted');
+        assert.equal((await dbOps(viewed)).length, 0);
+        assert.equal((await dbOps(fine)).length, 1);
+        await sessions.close();
+      });
+  
+      it('a failed group transaction answers UNAVAILABLE to every file, commits none, and the retries commit', async () => {
+        const { knex } = ctx.current().db;
+        const fileIds = [await createFile(knex, fixture, 'a'), await createFile(knex, fixture, 'b'), await createFile(knex, fixture, 'c')];
+        const failing = new FailingRepo(knex);
+        const { sessions, groups } = await warmedFiles(fileIds, failing, { commitConcurrency: 1 });
+        failing.failures.push(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
+        const clients = fileIds.map(() => newClientId());
+        const first = await Promise.all(fileIds.map((fileId, i) => sessions.submit(fileId, fixture.userId, sub(clients[i] as string, 1, 0, [1, 'x']))));
+        assert.deepEqual(groups, [[3, 3]]);
+        assert.deepEqual(first.map((o) => o.kind === 'rejected' && o.error.code), [ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE]);
+        for (const fileId of fileIds) assert.equal((await dbOps(fileId)).length, 0);
+        const retried = await Promise.all(fileIds.map((fileId, i) => sessions.submit(fileId, fixture.userId, sub(clients[i] as string, 1, 0, [1, 'x']))));
+        assert.deepEqual(retried.map((o) => o.kind === 'committed' && o.op.version), [1, 1, 1]);
+        for (const [i, fileId] of fileIds.entries()) {
+          const opened = await sessions.open(fileId, newClientId());
+          assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, `${'abc'[i]}x`);
+        }
+        await sessions.close();
+      });
+  
+      it('two nodes committing groups over the same files in different orders neither deadlock nor assign a version twice', async function () {
+        this.timeout(60_000);
+        const { knex } = ctx.current().db;
+        const fileIds: string[] = [];
+        for (let i = 0; i < 8; i++) fileIds.push(await createFile(knex, fixture, ''));
+        const nodes = [new FileSessions(new OpsRepo(knex)), new FileSessions(new OpsRepo(knex))];
+        const clients = nodes.map(() => fileIds.map(() => newClientId()));
+        const rounds = 12;
+        const failures: SubmitOutcome[] = [];
+        for (let round = 1; round <= rounds; round++) {
+          // Each node submits to every file in one tick, in opposite orders, with a stale base: the
+          // groups lock overlapping files and each insert is rebased over the other node's op.
+          await Promise.all(
+            nodes.flatMap((node, n) => {
+              const order = n === 0 ? fileIds.map((_, i) => i) : fileIds.map((_, i) => fileIds.length - 1 - i);
+              return order.map(async (i) => {
+                const out = await node.submit(fileIds[i] as string, fixture.userId, sub(clients[n]?.[i] as string, round, 0, ['x']));
+                if (out.kind !== 'committed') failures.push(out);
+              });
+            }),
+          );
+        }
+        assert.deepEqual(failures, []);
+        for (const fileId of fileIds) {
+          const ops = await dbOps(fileId);
+          assert.deepEqual(ops.map((o) => o.version), Array.from({ length: 2 * rounds }, (_, i) => i + 1));
+        }
+        await Promise.all(nodes.map((n) => n.close()));
+      });
     });
   });
 });

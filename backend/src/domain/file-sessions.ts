@@ -14,8 +14,10 @@
  * `(clientId, seq)` is then answered as a duplicate with the original version.
  *
  * Group commit: submissions to one file that wait in its queue one after another form a batch
- * (at most `maxCommitBatch`), committed in one transaction (OpsRepo.commitBatch) and acknowledged
- * only after its COMMIT, in version order. A lone submission is simply a batch of one.
+ * (at most `maxCommitBatch`), and the batches that files are ready to commit at the same moment
+ * form a group committed in one transaction (CommitGroups, OpsRepo.commitFiles). Nothing is
+ * acknowledged before that transaction's COMMIT; each file's submitters are then answered in
+ * version order. A lone submission is simply a batch of one in a group of one.
  */
 import {
   DEFAULT_LIMITS,
@@ -34,6 +36,7 @@ import {
   type Submission,
 } from '@collab/protocol';
 import type { ClientProgress, OpsRepo, SubmissionResult } from '../storage/ops-repo';
+import { CommitGroups } from './commit-groups';
 import { isUuid } from '../storage/row-ids';
 
 /** How sessions keep history, write snapshots and compact. */
@@ -52,8 +55,12 @@ export interface FileSessionOptions {
   readonly compactKeepOps: number | null;
   /** How often a commit that lost a race to another node is retried. @default 20 */
   readonly maxCommitAttempts: number;
-  /** Most submissions committed together in one transaction (group commit). @default 100 */
+  /** Most submissions of one file committed together (group commit per file). @default 100 */
   readonly maxCommitBatch: number;
+  /** Group transactions (each committing the ready batches of many files) open at once. @default 2 */
+  readonly commitConcurrency: number;
+  /** Most submissions, over all files, in one group transaction. @default 500 */
+  readonly maxGroupSubmissions: number;
 }
 
 /** Defaults for `FileSessionOptions`. */
@@ -65,11 +72,17 @@ export const DEFAULT_FILE_SESSION_OPTIONS: FileSessionOptions = {
   compactKeepOps: null,
   maxCommitAttempts: 20,
   maxCommitBatch: 100,
+  commitConcurrency: 2,
+  maxGroupSubmissions: 500,
 };
 
 /** The outcome of a submission. */
 export type SubmitOutcome =
-  | { readonly kind: 'committed'; readonly op: CommittedOp }
+  /**
+   * `published`: the op already went out to the file's readers (submitter included) in its batch's
+   * frame (see `FileSessions.publishBatchesWith`); otherwise the caller broadcasts it.
+   */
+  | { readonly kind: 'committed'; readonly op: CommittedOp; readonly published?: boolean }
   | { readonly kind: 'duplicate'; readonly version: number }
   | { readonly kind: 'rejected'; readonly error: ErrorBody };
 
@@ -84,6 +97,8 @@ export interface FileSessionHooks {
   onCommit?(ms: number): void;
   /** A batch of `size` submissions is about to be committed together (once per batch, not per retry). */
   onBatch?(size: number): void;
+  /** A group transaction of `files` files' batches, `submissions` in all, is about to start (every attempt). */
+  onGroup?(files: number, submissions: number): void;
   /**
    * A commit lost a race to another node and was retried: either it found the log past its
    * cached head (`behind`, caught before writing) or its insert hit the version's primary key.
@@ -92,6 +107,9 @@ export interface FileSessionHooks {
   /** A background task (snapshot, compaction) failed. */
   onBackgroundError?(err: unknown): void;
 }
+
+/** Sends a file's newly committed ops (two or more, ascending) to all its readers as one frame. */
+export type BatchPublisher = (fileId: string, ops: readonly CommittedOp[]) => void;
 
 /** A submission waiting in a file's queue for its batch to be committed. */
 interface PendingSubmission {
@@ -152,6 +170,8 @@ class FileSession {
 export class FileSessions {
   private readonly sessions = new Map<string, FileSession>();
   private readonly options: FileSessionOptions;
+  private readonly groups: CommitGroups;
+  private publishBatch: BatchPublisher | undefined;
   private closed = false;
 
   constructor(
@@ -160,6 +180,11 @@ export class FileSessions {
     private readonly hooks: FileSessionHooks = {},
   ) {
     this.options = { ...DEFAULT_FILE_SESSION_OPTIONS, ...options };
+    this.groups = new CommitGroups(
+      repo,
+      { maxConcurrent: this.options.commitConcurrency, maxSubmissions: this.options.maxGroupSubmissions },
+      { onGroup: (files, submissions) => this.hooks.onGroup?.(files, submissions) },
+    );
   }
 
   /**
@@ -295,6 +320,18 @@ export class FileSessions {
     this.sessions.clear();
   }
 
+  /**
+   * From now on, when a file's batch commits two or more ops, `publish` is called with them (in
+   * version order) before any of its submitters is answered, and those submitters are answered
+   * together with `published: true`. It must send them synchronously, as one frame, to every reader
+   * of the file: each submitter then finds its own op in the frame (by clientId and seq) ahead of
+   * its ack, so nobody sees a later op before the acks of the earlier ones, and a batch of k ops
+   * costs each reader one frame instead of k.
+   */
+  publishBatchesWith(publish: BatchPublisher): void {
+    this.publishBatch = publish;
+  }
+
   /** The head version of a file with a live, fresh session here (undefined otherwise). */
   cachedHead(fileId: string): number | undefined {
     const s = this.sessions.get(fileId);
@@ -426,15 +463,28 @@ export class FileSessions {
       outcomes = batch.map(() => unavailable(err));
     }
     const ms = performance.now() - started;
-    // Each submitter's continuation sends its ack and broadcasts its op; the ack goes out a few
-    // microtasks after the broadcast. Resolved all at once, op n+1's broadcast would overtake op n's
-    // ack, and op n's submitter would see a gap and fetch. One immediate per submission: Node
-    // drains the microtasks between immediates, so each ack and broadcast is sent before the next
-    // submission is resolved, in version order, as if they had been committed one by one.
-    batch.forEach((pending, i) => {
-      this.hooks.onCommit?.(ms);
-      setImmediate(() => pending.resolve(outcomes[i] ?? unavailable(undefined)));
-    });
+    for (let i = 0; i < batch.length; i++) this.hooks.onCommit?.(ms);
+    const committed = outcomes.flatMap((o) => (o.kind === 'committed' ? [o.op] : []));
+    if (committed.length > 1 && this.publishBatch) {
+      // One frame with the whole batch, to every reader (submitters included), then every answer.
+      try {
+        this.publishBatch(s.fileId, committed);
+        outcomes = outcomes.map((o) => (o.kind === 'committed' ? { ...o, published: true } : o));
+      } catch (err) {
+        // Not published: each submitter's answer broadcasts its own op, one immediate each (below).
+        this.hooks.onBackgroundError?.(err);
+      }
+    }
+    if (outcomes.some((o) => o.kind === 'committed' && o.published)) {
+      batch.forEach((pending, i) => pending.resolve(outcomes[i] ?? unavailable(undefined)));
+    } else {
+      // Each submitter's continuation sends its ack and broadcasts its op; the ack goes out a few
+      // microtasks after the broadcast. Resolved all at once, op n+1's broadcast would overtake op
+      // n's ack, and op n's submitter would see a gap and fetch. One immediate per submission: Node
+      // drains the microtasks between immediates, so each ack and broadcast is sent before the next
+      // submission is resolved, in version order, as if they had been committed one by one.
+      batch.forEach((pending, i) => setImmediate(() => pending.resolve(outcomes[i] ?? unavailable(undefined))));
+    }
     // The next task (perhaps the next batch) starts after this batch's submitters were answered.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -503,7 +553,7 @@ export class FileSessions {
     const known: (CommittedOp[] | undefined)[] = [];
     for (const { sub } of batch) known.push(sub.baseVersion <= s.head ? await this.range(s, sub.baseVersion, s.head) : []);
     const past: CommittedOp[] = [];
-    const outcome = await this.repo.commitBatch({
+    const outcome = await this.groups.commit({
       fileId: s.fileId,
       roomUuid: s.roomUuid,
       head: s.head,

@@ -33,11 +33,25 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  /** Submissions committed together in one transaction (group commit per file): one sample per transaction. */
+  /** Submissions of one file committed together (group commit per file): one sample per file batch. */
   readonly commitBatchSize = new Histogram({
     name: 'collab_commit_batch_size',
-    help: 'Submissions committed together in one database transaction',
+    help: 'Submissions of one file committed together in one batch',
     buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers: [this.registry],
+  });
+  /** Files whose batches were committed in one group transaction: one sample per transaction attempt. */
+  readonly commitGroupFiles = new Histogram({
+    name: 'collab_commit_group_files',
+    help: 'Files committed together in one group transaction',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  });
+  /** Submissions (over all files) committed in one group transaction: one sample per transaction attempt. */
+  readonly commitGroupSubmissions = new Histogram({
+    name: 'collab_commit_group_submissions',
+    help: 'Submissions committed together in one group transaction, over all files',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
     registers: [this.registry],
   });
   /** From receiving a submission to sending its ack and broadcast (the server's share of end-to-end latency). */

@@ -9,13 +9,17 @@
  * violation (`conflict`) and retry. Nothing here decides what to commit: the caller passes the
  * protocol's pure sequencing decision in.
  *
- * Commits are grouped: the submissions waiting in a file's queue are committed in one transaction
- * (one file lock, one read of the newer ops, one INSERT, one progress upsert, one WAL flush), and
- * none of them is acknowledged before that transaction's COMMIT returned.
+ * Commits are grouped: the batches of several files (each the submissions waiting in that file's
+ * queue) are committed in one transaction (`commitFiles`: one lock statement, one read of each
+ * kind, one INSERT, one progress upsert, one WAL flush for all of them), and none of them is
+ * acknowledged before that transaction's COMMIT returned. On node-postgres that transaction takes
+ * two round trips (see `commitPipelined`).
  */
 import type { Knex } from 'knex';
 import type { CommittedOp, SequencingDecision, TextOp } from '@collab/protocol';
+import pg from 'pg';
 import { isForeignKeyViolation, isUniqueViolation } from './database';
+import { isUuid } from './row-ids';
 
 /** A file's snapshot: its text at `version`. */
 export interface Snapshot {
@@ -102,7 +106,13 @@ const MAX_NEWER = 1000;
 
 /** Reads and writes the op log, client progress and snapshots with Knex. */
 export class OpsRepo {
-  constructor(private readonly db: Knex) {}
+  /** Whether group commits go as two multi-statement round trips (node-postgres) rather than Knex statements. */
+  private readonly pipelined: boolean;
+
+  constructor(private readonly db: Knex) {
+    // knex-pglite extends Knex's pg client but runs each query as one statement in-process.
+    this.pipelined = db.client.config?.client === 'pg';
+  }
 
   /** The file's snapshot row, or undefined when the file does not exist. */
   async snapshot(fileId: string): Promise<Snapshot | undefined> {
@@ -132,62 +142,72 @@ export class OpsRepo {
   }
 
   /**
-   * Commits a batch of submissions to one file in ONE transaction: locks the file's row, locks and
-   * reads the submitters' progress rows, reads their roles and the ops past the caller's head, lets
-   * `decide` make each sequencing decision in batch order, then inserts every committed op with one
-   * statement and advances the progress rows with one statement. Resolves only after COMMIT
-   * returned, i.e. when every op it reports as committed is durable; when it rejects (database
-   * unreachable, outcome unknown) nothing may be acknowledged. A single submission is a batch of one.
+   * Commits one file's batch (a transaction of its own): `commitFiles` with one batch.
    */
   async commitBatch(args: CommitBatchArgs): Promise<CommitAttempt> {
-    const { fileId } = args;
+    const [attempt] = await this.commitFiles([args]);
+    if (!attempt) throw new Error('commitFiles answered no attempt');
+    return attempt;
+  }
+
+  /**
+   * Commits the batches of several files in ONE transaction (group commit across files): locks
+   * the files' rows, locks and reads the submitters' progress rows, reads their roles and the ops
+   * past each caller's head, lets each batch's `decide` make its sequencing decisions in batch
+   * order, then inserts every committed op of every file with one statement and advances the
+   * progress rows with one statement. One attempt per batch, in the given order: a file that was
+   * deleted is `gone` and one too far behind is `behind` (nothing written for it) while the others
+   * commit. Resolves only after COMMIT returned, i.e. when every op it reports as committed is
+   * durable; when it rejects (database unreachable, outcome unknown) nothing may be acknowledged.
+   * A lost race (unique violation) or a deletion racing the insert fails the whole transaction:
+   * every batch is then a `conflict` (nothing written), to be retried.
+   */
+  async commitFiles(batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
+    if (batches.length === 0) return [];
+    if (new Set(batches.map((b) => b.fileId)).size !== batches.length) throw new Error('commitFiles takes one batch per file');
     try {
-      return await this.db.transaction(async (trx) => {
-        // The file's row lock serialises commits to this file across nodes (taken first, in the
-        // same order as a file deletion's cascade, so the two cannot deadlock). NO KEY UPDATE does
-        // not block the foreign-key checks of other tables.
-        const file = await trx('files').where({ id: fileId }).forNoKeyUpdate().first('id');
-        if (!file) return { kind: 'gone' } as const;
-        const progress = await lockProgress(trx, fileId, args.submitters);
-        // The roles are read in the same transaction as the commit: a demotion committed before
-        // this point refuses the op, whichever node the demotion happened on.
-        const roles = await readRoles(trx, args.roomUuid, args.submitters);
-        // The authoritative head is the log's, not our cache's: under the file's lock, nobody can
-        // commit to it until we are done, so these are all the ops the decisions must know about.
-        const rows = await trx<OpRow>('file_ops')
-          .where('file_id', fileId)
-          .andWhere('version', '>', args.head)
-          .orderBy('version', 'asc')
-          .limit(MAX_NEWER + 1)
-          .select('version', 'op', 'author', 'client_id', 'seq', 'created_at');
-        const newer = rows.map(toCommittedOp);
-        if (newer.length > MAX_NEWER || (newer.length > 0 && newer[0]?.version !== args.head + 1)) {
-          return { kind: 'behind', ops: newer.slice(0, MAX_NEWER) } as const;
-        }
-        args.absorb(newer);
-        const decided = decideAll(args, progress, roles, args.head + newer.length);
-        if (decided.rows.length === 0) return { kind: 'done', results: decided.results.map(settleWithout) } as const;
-        const inserted = await trx('file_ops')
-          .insert(decided.rows.map((r) => ({ file_id: fileId, version: r.version, op: JSON.stringify(r.op), author: r.userId, client_id: r.clientId, seq: r.seq })))
-          .returning(['version', 'created_at']);
-        // One progress row per client (a statement may not update a row twice): its last commit.
-        const last = new Map<string, PlannedRow>();
-        for (const r of decided.rows) last.set(r.clientId, r);
-        await trx('client_progress')
-          .insert([...last.values()].map((r) => ({ file_id: fileId, client_id: r.clientId, last_seq: r.seq, last_version: r.version })))
-          .onConflict(['file_id', 'client_id'])
-          .merge(['last_seq', 'last_version']);
-        const createdAt = new Map<number, Date | string>();
-        for (const row of inserted as { version: number | string; created_at: Date | string }[]) createdAt.set(Number(row.version), row.created_at);
-        return { kind: 'done', results: decided.results.map((r) => settle(r, createdAt)) } as const;
-      });
+      return this.pipelined ? await commitPipelined(this.db, batches) : await this.commitWithKnex(batches);
     } catch (err) {
       // Another node took one of these versions (or committed one of these submissions) first.
-      if (isUniqueViolation(err)) return { kind: 'conflict' };
-      // file_ops.file_id references files: the file was deleted (by any node) before the insert.
-      if (isForeignKeyViolation(err)) return { kind: 'gone' };
+      if (isUniqueViolation(err)) return batches.map((): CommitAttempt => ({ kind: 'conflict' }));
+      // file_ops.file_id references files: a file was deleted (by any node) before the insert.
+      // Alone it is gone; in a group, nothing was written for any file: all retry, and the
+      // retry's lock finds which file is gone.
+      if (isForeignKeyViolation(err)) return batches.map((): CommitAttempt => (batches.length === 1 ? { kind: 'gone' } : { kind: 'conflict' }));
       throw err;
     }
+  }
+
+  /** `commitFiles` as a Knex transaction, one statement per step (the embedded database's path). */
+  private async commitWithKnex(batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
+    return this.db.transaction(async (trx) => {
+      const fileIds = batches.map((b) => b.fileId).sort();
+      const locked = (await trx('files').whereIn('id', fileIds).orderBy('id', 'asc').forNoKeyUpdate().select('id')) as { id: string }[];
+      const live = batches.filter((b) => locked.some((r) => r.id === b.fileId));
+      const reads: CommitReads = { locked: new Set(locked.map((r) => r.id)), progress: [], roles: [], newer: [] };
+      if (live.length > 0) {
+        reads.progress = await trx('client_progress')
+          .whereIn(['file_id', 'client_id'], progressPairs(live))
+          .orderBy([{ column: 'file_id' }, { column: 'client_id' }])
+          .forUpdate()
+          .select('file_id', 'client_id', 'last_seq', 'last_version', 'fenced_seq');
+        reads.roles = await trx('room_participants').whereIn(['room_id', 'user_id'], rolePairs(live)).select('room_id', 'user_id', 'role');
+        reads.newer = rawRows(await trx.raw(newerSql(live.map(() => '(?::uuid, ?::integer)').join(', ')), live.flatMap((b) => [b.fileId, b.head])));
+      }
+      const plan = planCommit(batches, reads);
+      const createdAt = new Map<string, Date | string>();
+      if (plan.rows.length > 0) {
+        const inserted = await trx('file_ops')
+          .insert(plan.rows.map((r) => ({ file_id: r.fileId, version: r.version, op: JSON.stringify(r.op), author: r.userId, client_id: r.clientId, seq: r.seq })))
+          .returning(['file_id', 'version', 'created_at']);
+        for (const row of inserted as InsertedRow[]) createdAt.set(rowKey(row.file_id, Number(row.version)), row.created_at);
+        await trx('client_progress')
+          .insert(lastPerClient(plan.rows).map((r) => ({ file_id: r.fileId, client_id: r.clientId, last_seq: r.seq, last_version: r.version })))
+          .onConflict(['file_id', 'client_id'])
+          .merge(['last_seq', 'last_version']);
+      }
+      return settleAll(batches, plan, createdAt);
+    });
   }
 
   /**
@@ -233,6 +253,7 @@ export class OpsRepo {
 
 /** An op the batch decided to commit, not yet inserted. */
 interface PlannedRow {
+  readonly fileId: string;
   readonly version: number;
   readonly op: TextOp;
   readonly userId: string;
@@ -243,37 +264,271 @@ interface PlannedRow {
 /** A batch result before the insert: committed ops are still rows without a commit time. */
 type PlannedResult = Exclude<SubmissionResult, { kind: 'committed' }> | { readonly kind: 'committed'; readonly row: PlannedRow };
 
+/** The key of one (file, client) progress row in the maps below. */
+function progressKey(fileId: string, clientId: string): string {
+  return `${fileId}\u0000${clientId}`;
+}
+
+/** The key of one (room, user) participant row. */
+function roleKey(roomUuid: string, userId: string): string {
+  return `${roomUuid}\u0000${userId}`;
+}
+
+/** The key of one committed op. */
+function rowKey(fileId: string, version: number): string {
+  return `${fileId}\u0000${version}`;
+}
+
+/** What a group commit reads under its locks, as rows. */
+interface CommitReads {
+  /** The files whose rows were locked (the others are gone). */
+  locked: Set<string>;
+  progress: ProgressRow[];
+  roles: { room_id: string; user_id: string; role: string }[];
+  /** The ops past each live batch's head (`newerSql`). */
+  newer: (OpRow & { file_id: string })[];
+}
+
+interface ProgressRow {
+  file_id: string;
+  client_id: string;
+  last_seq: unknown;
+  last_version: unknown;
+  fenced_seq: unknown;
+}
+
+interface InsertedRow {
+  file_id: string;
+  version: number | string;
+  created_at: Date | string;
+}
+
+/** The decisions of a group: finished attempts (gone, behind), and per decided file its results and rows to insert. */
+interface CommitPlan {
+  readonly attempts: Map<string, CommitAttempt>;
+  readonly planned: Map<string, PlannedResult[]>;
+  readonly rows: PlannedRow[];
+}
+
+/** The (file, client) pairs whose progress rows a group locks, distinct. */
+function progressPairs(batches: readonly CommitBatchArgs[]): [string, string][] {
+  const pairs = new Map<string, [string, string]>();
+  for (const b of batches) for (const s of b.submitters) pairs.set(progressKey(b.fileId, s.clientId), [b.fileId, s.clientId]);
+  return [...pairs.values()];
+}
+
+/** The (room, user) pairs whose roles a group reads, distinct. */
+function rolePairs(batches: readonly CommitBatchArgs[]): [string, string][] {
+  const pairs = new Map<string, [string, string]>();
+  for (const b of batches) for (const s of b.submitters) pairs.set(roleKey(b.roomUuid, s.userId), [b.roomUuid, s.userId]);
+  return [...pairs.values()];
+}
+
 /**
- * Locks the progress rows of every submitter's client and reads them (absent rows read as no
- * progress). The locks are taken in client-id order, so two transactions locking overlapping sets
- * cannot deadlock; they also serialise each client's submissions across nodes: a resend racing its
- * original on another node waits here, then sees the original's progress and is a duplicate.
+ * The statement reading the ops past each batch's head (at most MAX_NEWER + 1 per file, ascending),
+ * given the `(file_id, head)` VALUES rows: one index probe per file, usually finding nothing.
  */
-async function lockProgress(trx: Knex.Transaction, fileId: string, submitters: readonly Submitter[]): Promise<Map<string, ClientProgress>> {
-  const clientIds = [...new Set(submitters.map((s) => s.clientId))].sort();
-  const rows = await trx('client_progress')
-    .where('file_id', fileId)
-    .whereIn('client_id', clientIds)
-    .orderBy('client_id', 'asc')
-    .forUpdate()
-    .select('client_id', 'last_seq', 'last_version', 'fenced_seq');
-  const progress = new Map<string, ClientProgress>();
-  for (const id of clientIds) progress.set(id, toProgress(undefined));
-  for (const row of rows as { client_id: string; last_seq: unknown; last_version: unknown; fenced_seq: unknown }[]) progress.set(row.client_id, toProgress(row));
-  return progress;
-}
-
-/** The current role of every submitter in the room (absent: not a participant). */
-async function readRoles(trx: Knex.Transaction, roomUuid: string, submitters: readonly Submitter[]): Promise<Map<string, string>> {
-  const userIds = [...new Set(submitters.map((s) => s.userId))];
-  const rows = await trx('room_participants').where('room_id', roomUuid).whereIn('user_id', userIds).select('user_id', 'role');
-  return new Map((rows as { user_id: string; role: string }[]).map((r) => [r.user_id, r.role]));
+function newerSql(values: string): string {
+  return `SELECT h.file_id, o.version, o.op, o.author, o.client_id, o.seq, o.created_at
+    FROM (VALUES ${values}) AS h(file_id, head)
+    CROSS JOIN LATERAL (
+      SELECT f.version, f.op, f.author, f.client_id, f.seq, f.created_at
+        FROM file_ops f
+       WHERE f.file_id = h.file_id AND f.version > h.head
+       ORDER BY f.version ASC
+       LIMIT ${MAX_NEWER + 1}
+    ) o
+   ORDER BY h.file_id, o.version`;
 }
 
 /**
- * Runs the caller's decision for each submission in batch order. Each decision sees the progress
- * left by the earlier ones (a client's second op in the batch sees its first as committed), and
- * every commit must take the next version, so the batch's ops are gapless after `head`.
+ * Decides every batch against what the group read under its locks: a file that was not locked is
+ * gone, one whose log is too far past its head (or not contiguous) is behind, and the others pass
+ * their newer ops to `absorb` and make their decisions in batch order (`decideAll`).
+ */
+function planCommit(batches: readonly CommitBatchArgs[], reads: CommitReads): CommitPlan {
+  const progress = new Map<string, ClientProgress>();
+  for (const row of reads.progress) progress.set(progressKey(row.file_id, row.client_id), toProgress(row));
+  const roles = new Map(reads.roles.map((r) => [roleKey(r.room_id, r.user_id), r.role]));
+  const newerByFile = new Map<string, CommittedOp[]>();
+  for (const row of reads.newer) {
+    let ops = newerByFile.get(row.file_id);
+    if (!ops) newerByFile.set(row.file_id, (ops = []));
+    ops.push(toCommittedOp(row));
+  }
+  const plan: CommitPlan = { attempts: new Map(), planned: new Map(), rows: [] };
+  for (const b of batches) {
+    if (!reads.locked.has(b.fileId)) {
+      plan.attempts.set(b.fileId, { kind: 'gone' });
+      continue;
+    }
+    const newer = newerByFile.get(b.fileId) ?? [];
+    if (newer.length > MAX_NEWER || (newer.length > 0 && newer[0]?.version !== b.head + 1)) {
+      plan.attempts.set(b.fileId, { kind: 'behind', ops: newer.slice(0, MAX_NEWER) });
+      continue;
+    }
+    b.absorb(newer);
+    const decided = decideAll(b, progress, roles, b.head + newer.length);
+    plan.planned.set(b.fileId, decided.results);
+    plan.rows.push(...decided.rows);
+  }
+  return plan;
+}
+
+/** One progress row per (file, client) (a statement may not update a row twice): its last commit. */
+function lastPerClient(rows: readonly PlannedRow[]): PlannedRow[] {
+  const last = new Map<string, PlannedRow>();
+  for (const r of rows) last.set(progressKey(r.fileId, r.clientId), r);
+  return [...last.values()];
+}
+
+/** The attempts of a committed group, in batch order, with each committed op's commit time. */
+function settleAll(batches: readonly CommitBatchArgs[], plan: CommitPlan, createdAt: ReadonlyMap<string, Date | string>): CommitAttempt[] {
+  return batches.map((b) => {
+    const results = plan.planned.get(b.fileId);
+    if (results) return { kind: 'done', results: results.map((r) => settle(r, createdAt)) };
+    const attempt = plan.attempts.get(b.fileId);
+    if (!attempt) throw new Error(`no attempt for file ${b.fileId}`);
+    return attempt;
+  });
+}
+
+/**
+ * `commitFiles` on node-postgres in two round trips: the locks and reads go as one multi-statement
+ * query that also opens the transaction, the writes as one that also commits. Each round trip is a
+ * wake-up of the server process and of its PostgreSQL backend, which on a busy machine costs far
+ * more than the statements themselves (see docs/benchmarks.md). Values are inlined as escaped
+ * literals (a multi-statement query takes no parameters). The statements and their order are those
+ * of the Knex path; in READ COMMITTED each statement of a multi-statement query takes a new
+ * snapshot, so the reads after the files' locks see every commit made before the locks were granted.
+ */
+async function commitPipelined(db: Knex, batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
+  const conn = (await db.client.acquireConnection()) as PgConnection;
+  try {
+    let results: PgResult[];
+    try {
+      const fileIds = batches.map((b) => uuidLiteral(b.fileId)).sort();
+      results = asResults(
+        await conn.query(
+          [
+            'BEGIN',
+            `SELECT id FROM files WHERE id IN (${fileIds.join(', ')}) ORDER BY id FOR NO KEY UPDATE`,
+            `SELECT file_id, client_id, last_seq, last_version, fenced_seq FROM client_progress
+              WHERE (file_id, client_id) IN (${progressPairs(batches).map(([f, c]) => `(${uuidLiteral(f)}, ${textLiteral(c)})`).join(', ')})
+              ORDER BY file_id, client_id FOR UPDATE`,
+            `SELECT room_id, user_id, role FROM room_participants
+              WHERE (room_id, user_id) IN (${rolePairs(batches).map(([r, u]) => `(${uuidLiteral(r)}, ${uuidLiteral(u)})`).join(', ')})`,
+            newerSql(batches.map((b) => `(${uuidLiteral(b.fileId)}, ${intLiteral(b.head)})`).join(', ')),
+          ].join(';\n'),
+        ),
+        5,
+      );
+    } catch (err) {
+      await rollback(conn, err);
+      throw err;
+    }
+    const [, locked, progress, roles, newer] = results as [PgResult, PgResult, PgResult, PgResult, PgResult];
+    let plan: CommitPlan;
+    try {
+      plan = planCommit(batches, {
+        locked: new Set((locked.rows as { id: string }[]).map((r) => r.id)),
+        progress: progress.rows as ProgressRow[],
+        roles: roles.rows as CommitReads['roles'],
+        newer: newer.rows as CommitReads['newer'],
+      });
+    } catch (err) {
+      await rollback(conn, err);
+      throw err;
+    }
+    const createdAt = new Map<string, Date | string>();
+    try {
+      if (plan.rows.length === 0) {
+        await conn.query('COMMIT');
+      } else {
+        const written = asResults(
+          await conn.query(
+            [
+              `INSERT INTO file_ops (file_id, version, op, author, client_id, seq) VALUES ${plan.rows
+                .map((r) => `(${uuidLiteral(r.fileId)}, ${intLiteral(r.version)}, ${textLiteral(JSON.stringify(r.op))}::jsonb, ${uuidLiteral(r.userId)}, ${textLiteral(r.clientId)}, ${intLiteral(r.seq)})`)
+                .join(', ')}
+              RETURNING file_id, version, created_at`,
+              `INSERT INTO client_progress (file_id, client_id, last_seq, last_version) VALUES ${lastPerClient(plan.rows)
+                .map((r) => `(${uuidLiteral(r.fileId)}, ${textLiteral(r.clientId)}, ${intLiteral(r.seq)}, ${intLiteral(r.version)})`)
+                .join(', ')}
+              ON CONFLICT (file_id, client_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, last_version = EXCLUDED.last_version`,
+              'COMMIT',
+            ].join(';\n'),
+          ),
+          3,
+        );
+        for (const row of (written[0] as PgResult).rows as InsertedRow[]) createdAt.set(rowKey(row.file_id, Number(row.version)), row.created_at);
+      }
+    } catch (err) {
+      // A failed statement skips the rest of the query (the COMMIT included): roll back. If the
+      // connection itself failed, the outcome is unknown and the caller acknowledges nothing.
+      await rollback(conn, err);
+      throw err;
+    }
+    return settleAll(batches, plan, createdAt);
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+/** The part of a node-postgres client used here. */
+interface PgConnection {
+  query(text: string): Promise<PgResult | PgResult[]>;
+  __knex__disposed?: unknown;
+}
+
+interface PgResult {
+  readonly rows: unknown[];
+}
+
+/** The results of a multi-statement query (node-postgres answers an array, one per statement). */
+function asResults(result: PgResult | PgResult[], expected: number): PgResult[] {
+  const all = Array.isArray(result) ? result : [result];
+  if (all.length !== expected) throw new Error(`expected ${expected} statement results, got ${all.length}`);
+  return all;
+}
+
+/** Ends a failed transaction; a connection that cannot even roll back is not given back to the pool. */
+async function rollback(conn: PgConnection, cause: unknown): Promise<void> {
+  try {
+    await conn.query('ROLLBACK');
+  } catch {
+    conn.__knex__disposed = cause instanceof Error ? cause.message : 'rollback failed';
+  }
+}
+
+/** A uuid as a SQL literal (ids come from our own rows; anything else is refused, not escaped). */
+function uuidLiteral(id: string): string {
+  if (!isUuid(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
+  return `'${id}'::uuid`;
+}
+
+/** An integer as a SQL literal. */
+function intLiteral(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+}
+
+/** A string as a SQL literal, escaped by node-postgres (quotes doubled; backslashes in E'' form). */
+function textLiteral(s: string): string {
+  return pg.escapeLiteral(s);
+}
+
+/** The rows of a `knex.raw` result (node-postgres and PGlite both answer `{ rows }`). */
+function rawRows<T>(result: unknown): T[] {
+  const rows = (result as { rows?: unknown } | null)?.rows;
+  if (!Array.isArray(rows)) throw new Error('unexpected raw query result');
+  return rows as T[];
+}
+
+/**
+ * Runs the caller's decision for each submission of one file's batch in batch order. Each decision
+ * sees the progress left by the earlier ones (a client's second op in the batch sees its first as
+ * committed), and every commit must take the next version, so the batch's ops are gapless after `head`.
  */
 function decideAll(
   args: CommitBatchArgs,
@@ -285,7 +540,8 @@ function decideAll(
   const rows: PlannedRow[] = [];
   let next = head + 1;
   args.submitters.forEach((s, index) => {
-    const decision = args.decide(index, progress.get(s.clientId) ?? toProgress(undefined), roles.get(s.userId));
+    const key = progressKey(args.fileId, s.clientId);
+    const decision = args.decide(index, progress.get(key) ?? toProgress(undefined), roles.get(roleKey(args.roomUuid, s.userId)));
     if (decision.kind === 'duplicate') {
       results.push({ kind: 'duplicate', version: decision.version });
     } else if (decision.kind === 'reject') {
@@ -293,27 +549,21 @@ function decideAll(
     } else {
       // A wrong version here would be a bug in the caller; failing the transaction writes nothing.
       if (decision.version !== next) throw new Error(`batch decided version ${decision.version}, expected ${next}`);
-      const row: PlannedRow = { version: next++, op: decision.op, userId: s.userId, clientId: s.clientId, seq: s.seq };
+      const row: PlannedRow = { fileId: args.fileId, version: next++, op: decision.op, userId: s.userId, clientId: s.clientId, seq: s.seq };
       rows.push(row);
       results.push({ kind: 'committed', row });
-      const fencedSeq = progress.get(s.clientId)?.fencedSeq ?? 0;
-      progress.set(s.clientId, { lastCommitted: { seq: s.seq, version: row.version }, fencedSeq });
+      const fencedSeq = progress.get(key)?.fencedSeq ?? 0;
+      progress.set(key, { lastCommitted: { seq: s.seq, version: row.version }, fencedSeq });
     }
   });
   return { results, rows };
 }
 
-/** A batch result with nothing committed, as is. */
-function settleWithout(result: PlannedResult): SubmissionResult {
-  if (result.kind === 'committed') throw new Error('a committed row was not inserted');
-  return result;
-}
-
 /** A batch result with its committed op's commit time (`created_at`, read back from the insert). */
-function settle(result: PlannedResult, createdAt: ReadonlyMap<number, Date | string>): SubmissionResult {
+function settle(result: PlannedResult, createdAt: ReadonlyMap<string, Date | string>): SubmissionResult {
   if (result.kind !== 'committed') return result;
   const { row } = result;
-  const at = createdAt.get(row.version);
+  const at = createdAt.get(rowKey(row.fileId, row.version));
   const op: CommittedOp = {
     version: row.version,
     op: row.op,

@@ -18,7 +18,7 @@ export interface RawSocket {
   readonly received: [string, any][];
   /** Emits a request with an ack and resolves with the reply (rejects after `timeoutMs`). */
   request(event: string, payload: unknown, timeoutMs?: number): Promise<Reply>;
-  /** Pushed events named `event` so far. */
+  /** Pushed events named `event` so far (for `op`: the op stream, `ops` batches flattened in order). */
   events(event: string): any[];
   close(): void;
 }
@@ -82,6 +82,8 @@ function wrap(socket: Socket): RawSocket {
       return (await socket.timeout(timeoutMs).emitWithAck(event, payload)) as Reply;
     },
     events(event) {
+      // `op` is the op stream: single broadcasts and, in order, the ops of every `ops` batch.
+      if (event === 'op') return received.flatMap(([e, p]) => (e === 'op' ? [p] : e === 'ops' ? (p as { ops: unknown[] }).ops : []));
       return received.filter(([e]) => e === event).map(([, p]) => p);
     },
     close() {

@@ -89,6 +89,7 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
     await observer.request('file:open', { roomId, fileId, clientId: `observer-${seed}` });
     const arrivals: number[] = [];
     observer.socket.on('op', (op: { version: number }) => arrivals.push(op.version));
+    observer.socket.on('ops', (batch: { ops: { version: number }[] }) => arrivals.push(...batch.ops.map((op) => op.version)));
     for (let round = 0; round < 80; round++) {
       // Clients on node 0 (even) write more, so most broadcasts cross the delayed publisher.
       for (let i = 0; i < clients.length; i++) if (i % 2 === 0 || rnd.chance(0.3)) randomEdit(rnd, docs[i]!, 'wxyz'[i]!);

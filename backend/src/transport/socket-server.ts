@@ -127,6 +127,13 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
   const crossNode = deps.adapter !== undefined;
+  // A group commit's batch of one file goes out as one `ops` frame to every reader, submitters
+  // included, before the submitters' acks (PROTOCOL.md §7.2 step 11).
+  sessions.publishBatchesWith((fileId, ops) => {
+    const wires = ops.map((op) => toWire(fileId, op));
+    for (const wire of wires) deps.faults?.afterCommit?.(wire);
+    io.to(`file:${fileId}`).emit('ops', { fileId, ops: wires });
+  });
   const connections = new Map<string, Connection>();
   const byUser = new Map<string, Set<Connection>>();
   let closing = false;
@@ -449,11 +456,13 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     switch (outcome.kind) {
       case 'committed': {
         metrics.opsCommitted.inc();
-        const wire = toWire(fileId, outcome.op);
-        deps.faults?.afterCommit?.(wire);
-        // Acknowledge first (the submitter is waiting), then fan out to the file's other readers.
         const reply: Reply = { ok: true, version: outcome.op.version, duplicate: false };
-        conn.socket.to(`file:${fileId}`).emit('op', wire);
+        if (!outcome.published) {
+          // Fan out to the file's other readers; the ack (the reply) follows on this socket.
+          const wire = toWire(fileId, outcome.op);
+          deps.faults?.afterCommit?.(wire);
+          conn.socket.to(`file:${fileId}`).emit('op', wire);
+        }
         metrics.opSeconds.observe((performance.now() - received) / 1000);
         return reply;
       }

@@ -179,8 +179,8 @@ forEachDatabase('real-time sync through sockets', (ctx) => {
     const fresh = await raw(owner, roomId, fileId);
     assert.equal(fresh.opened['text'], text);
     assert.equal(fresh.opened['version'], N);
-    // Everyone else received every op they did not submit.
-    await waitUntil(() => sockets.every((s) => s.events('op').filter((o) => o.fileId === fileId).length === N - 1), 5000, 'broadcasts');
+    // Everyone received every op they did not submit (a batch's frame also carries the submitter's own).
+    await waitUntil(() => sockets.every((s) => s.events('op').filter((o) => o.fileId === fileId && o.clientId !== s.clientId).length === N - 1), 5000, 'broadcasts');
   });
 
   it('a resubmission is acknowledged as a duplicate with exactly one row, sequentially and concurrently', async () => {

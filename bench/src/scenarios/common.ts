@@ -25,6 +25,10 @@ export function commonFields(env: RunEnv, w: WindowFigures, seed: number): Recor
     benchEventLoopMs: w.benchEventLoopMs,
     loadAvg: { before: env.loadAvgBefore, after: w.loadAvgEnd },
     provisional: env.provisional(w),
+    // The floor the disk puts under the latencies (PostgreSQL runs), probed before the window.
+    diskFsyncMs: env.disk.stats,
+    ...(env.disk.stats ? {} : { diskFsyncNotMeasured: env.disk.reason }),
+    ...(env.diagnostic ? { diagnostic: true } : {}),
   };
 }
 

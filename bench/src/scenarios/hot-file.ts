@@ -23,8 +23,6 @@ export interface HotFileOptions {
   /** Most ops per second one client sends (stay under the server's `opsPerSecond`, 200). */
   readonly maxRatePerClient: number;
   readonly seed: number;
-  /** The `--sync-acks` experiment. */
-  readonly syncAcks?: boolean;
 }
 
 /** Runs one hot-file measurement; resolves with the result. */
@@ -32,7 +30,7 @@ export async function runHotFile(env: RunEnv, o: HotFileOptions, log: (line: str
   const tracker = new LatencyTracker();
   log(`hot-file: ${o.clients} clients on one file, one op in flight each (≤ ${o.maxRatePerClient}/s per client), ${o.warmupS} s warm-up + ${o.durationS} s, seed ${o.seed}`);
   const world = await buildWorld(
-    { clients: o.clients, files: 1, filesPerRoom: 1, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag(), syncAcks: o.syncAcks ?? false },
+    { clients: o.clients, files: 1, filesPerRoom: 1, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag() },
     tracker,
     log,
   );
@@ -78,7 +76,7 @@ export async function runHotFile(env: RunEnv, o: HotFileOptions, log: (line: str
     const e2e = tracker.endToEnd.summary();
     const result: Record<string, unknown> = {
       scenario: 'hot-file',
-      params: { syncAcks: o.syncAcks ?? false, clients: o.clients, users: Math.min(o.users, o.clients), durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, maxRatePerClient: o.maxRatePerClient },
+      params: { clients: o.clients, users: Math.min(o.users, o.clients), durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, maxRatePerClient: o.maxRatePerClient, ...env.dbParams },
       throughput: { committedOpsPerSec: committed, pacedByRateLimit: paced },
       converged: conv.converged,
       ...(conv.converged ? { latencyMs: { endToEnd: e2e, ack: tracker.ack.summary() } } : { convergenceProblems: conv.problems }),
@@ -95,7 +93,7 @@ export async function runHotFile(env: RunEnv, o: HotFileOptions, log: (line: str
       ...(conv.converged ? [...latencyRows('end-to-end', e2e), ...latencyRows('ack', tracker.ack.summary())] : ([['latency', 'NOT REPORTED: the run did not converge']] as Rows)),
       ['errors', `${errors} (${JSON.stringify(tracker.errors.toJSON())}, disconnects ${disconnects}, incomplete ${incomplete})`],
       ['converged', `${conv.converged ? 'yes' : 'NO'} (settled in ${conv.settleSeconds} s)`],
-      ...resourceRows(w, env.loadAvgBefore, env.provisional(w)),
+      ...resourceRows(w, env),
     ];
     printResult(`hot-file N=${o.clients}`, rows, result, log);
     return result;

@@ -82,7 +82,7 @@ export async function runIdle(env: RunEnv, o: IdleOptions, log: (line: string) =
   const perSocketKb = serverPid !== undefined && connectMs.count > 0 ? Math.round((after - before) / connectMs.count / 102.4) / 10 : null;
   const result: Record<string, unknown> = {
     scenario: 'idle',
-    params: { sockets: o.sockets, users, socketsPerRoom: o.socketsPerRoom, openFile: o.openFile, holdS: o.holdS, docSize: o.docSize },
+    params: { sockets: o.sockets, users, socketsPerRoom: o.socketsPerRoom, openFile: o.openFile, holdS: o.holdS, docSize: o.docSize, ...env.dbParams },
     joined: connectMs.count,
     liveAtEnd: live,
     failures: Object.fromEntries(failures),
@@ -100,7 +100,7 @@ export async function runIdle(env: RunEnv, o: IdleOptions, log: (line: string) =
     ['server RSS', serverPid !== undefined ? `${mb(before)} MB → ${mb(after)} MB: ${perSocketKb} KB per socket` : 'not measured (external server without --server-pid)'],
     ['bench RSS', `${mb(benchBefore)} MB → ${mb(benchAfter)} MB`],
     ['failures', failures.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(failures))],
-    ...resourceRows(w, env.loadAvgBefore, env.provisional(w)),
+    ...resourceRows(w, env),
   ];
   printResult('idle', rows, result, log);
   return result;

@@ -73,7 +73,7 @@ export async function runJoinStorm(env: RunEnv, o: JoinStormOptions, log: (line:
   const ok = failures.size === 0 && conv.converged && docs.length === o.clients;
   const result: Record<string, unknown> = {
     scenario: 'join-storm',
-    params: { clients: o.clients, users, spreadS: o.spreadS, docSize: o.docSize },
+    params: { clients: o.clients, users, spreadS: o.spreadS, docSize: o.docSize, ...env.dbParams },
     joined: docs.length,
     secondsUntilAllHaveSnapshot: Math.round(allS * 100) / 100,
     converged: conv.converged,
@@ -88,7 +88,7 @@ export async function runJoinStorm(env: RunEnv, o: JoinStormOptions, log: (line:
       ? [...latencyRows('connect→snapshot', total.summary()), ...latencyRows('join→snapshot', joinOnly.summary())]
       : ([['latency', 'NOT REPORTED: snapshots did not match the server']] as Rows)),
     ['failures', failures.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(failures))],
-    ...resourceRows(w, env.loadAvgBefore, env.provisional(w)),
+    ...resourceRows(w, env),
   ];
   result['complete'] = ok;
   printResult('join-storm', rows, result, log);

@@ -27,8 +27,6 @@ export interface TypingOptions {
   readonly warmupS: number;
   readonly docSize: number;
   readonly seed: number;
-  /** The `--sync-acks` experiment. */
-  readonly syncAcks?: boolean;
   /** Name in the report ('typing' or 'two-nodes'). */
   readonly name: string;
 }
@@ -38,7 +36,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
   const tracker = new LatencyTracker();
   log(`${o.name}: ${o.clients} clients × ${o.rate}/s over ${o.files} files (${o.filesPerRoom} per room, ${Math.min(o.users, o.clients)} users), ${o.warmupS} s warm-up + ${o.durationS} s, seed ${o.seed}`);
   const world = await buildWorld(
-    { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag(), syncAcks: o.syncAcks ?? false },
+    { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag() },
     tracker,
     log,
   );
@@ -67,7 +65,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
     const e2e = tracker.endToEnd.summary();
     const result: Record<string, unknown> = {
       scenario: o.name,
-      params: { syncAcks: o.syncAcks ?? false, clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize },
+      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, ...env.dbParams },
       throughput: {
         offeredKeystrokesPerSec: o.clients * o.rate,
         typedPerSec: perSec(c('typed')),
@@ -95,7 +93,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
         : ([['latency', 'NOT REPORTED: the run did not converge']] as Rows)),
       ['errors', `${errors} (${JSON.stringify(tracker.errors.toJSON())}, disconnects ${disconnects}, incomplete ${incomplete})`],
       ['converged', `${conv.converged ? 'yes' : 'NO'} (${conv.clients} clients, ${conv.files} files, settled in ${conv.settleSeconds} s)`],
-      ...resourceRows(w, env.loadAvgBefore, env.provisional(w)),
+      ...resourceRows(w, env),
     ];
     printResult(o.name, rows, result, log);
     return result;
