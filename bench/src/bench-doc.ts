@@ -54,7 +54,7 @@ export class BenchDoc implements SyncCore {
   ) {
     this.state = createSyncState(clientId, version, text);
     this.text = text;
-    this.sync = new FileSync(connection, roomId, fileId, clientId, this);
+    this.sync = new FileSync(connection, roomId, fileId, clientId, this, { onFetch: () => this.tracker.counts.add('gapFetches') });
   }
 
   /** Types `insert` at `offset`, replacing `remove` code units (a local edit fed to the state machine). */
@@ -121,7 +121,8 @@ export class BenchDoc implements SyncCore {
           break;
         }
         case 'fetch':
-          this.tracker.counts.add('gapFetches');
+          // A gap noticed; FileSync fetches what is still missing after a short grace (onFetch).
+          this.tracker.counts.add('gapsNoticed');
           this.lastFetch = { from: effect.from, to: effect.to };
           break;
         case 'retryLater':

@@ -74,6 +74,27 @@ describe('FileSync catch-up and re-open retries', () => {
     assert.equal(quiet.requests.length, 0);
   });
 
+  it('waits gapFetchDelayMs for a gap to fill by broadcast: an out-of-order arrival costs no fetch, a real gap is fetched after the pause', async () => {
+    const conn = new FakeConnection((event, p) => (event === 'ops:fetch' && p.from === 3 ? { ok: true, ops: [wire(3, 'c')] } : { ok: true, ops: [] }));
+    const core = new Core();
+    const sync = new FileSync(conn as unknown as CollabConnection, 'r', 'f', core.state.clientId, core, {}, { gapFetchDelayMs: 40 });
+    // Version 2 before 1 (two nodes' broadcasts crossing): 1 arrives within the pause.
+    conn.push(wire(2, 'b'));
+    await new Promise((r) => setTimeout(r, 10));
+    conn.push(wire(1, 'a'));
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(core.state.version, 2);
+    assert.deepEqual(conn.requests.filter(([e]) => e === 'ops:fetch'), []);
+    // Version 4 while 3 never comes: fetched, but only after the pause.
+    conn.push(wire(4, 'd'));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(conn.requests.length, 0, 'not before the pause');
+    await new Promise((r) => setTimeout(r, 50));
+    sync.dispose();
+    assert.deepEqual(conn.requests.map(([e, p]) => [e, p.from, p.to]), [['ops:fetch', 3, 3]]);
+    assert.equal(core.state.version, 4);
+  });
+
   it('a re-open answered UNAVAILABLE is retried with back-off until the server answers', async () => {
     let refusals = 2;
     const conn = new FakeConnection((event) => {

@@ -31,6 +31,8 @@ export interface FileSyncHooks {
   onChange?(): void;
   /** Every transport effect, after it was carried out or scheduled (logs, tests). */
   onEffect?(effect: SyncEffect): void;
+  /** An `ops:fetch` for a version gap is sent (after the grace period, for what is still missing). */
+  onFetch?(from: number, to: number): void;
   /** The connection refused the op for a session reason (`stalled`): re-establish the session. */
   onStalled?(effect: Extract<SyncEffect, { type: 'stalled' }>): void;
 }
@@ -45,6 +47,13 @@ export interface FileSyncOptions {
   readonly catchUpIntervalMs?: number;
   /** How many versions one catch-up request covers (at most the server's `maxFetchOps`). @default 100 */
   readonly catchUpBatch?: number;
+  /**
+   * How long a version gap may wait for the missing ops to arrive by broadcast before they are
+   * fetched. With several server nodes, ops committed on different nodes reach a client by
+   * different paths (directly, or through Redis) and commonly arrive out of order by a few
+   * milliseconds; fetching at once would cost a request for ops already on their way. @default 30
+   */
+  readonly gapFetchDelayMs?: number;
 }
 
 /** Delays between attempts to re-open after a reconnection while the server answers "retry". */
@@ -53,6 +62,9 @@ const REOPEN_BACKOFF_MS = [100, 250, 500, 1000, 2000];
 /** First and largest back-off before resending an op refused with a retriable error. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2000;
+
+/** See `FileSyncOptions.gapFetchDelayMs`. */
+const DEFAULT_GAP_FETCH_DELAY_MS = 30;
 
 /** Pause before asking again for ops whose fetch failed. */
 const FETCH_RETRY_MS = 200;
@@ -235,6 +247,28 @@ export class FileSync {
     for (const off of this.unsubscribe.splice(0)) off();
   }
 
+  /**
+   * Fetches what is still missing of the gap (from, to]: the state machine counts these versions as
+   * requested until a `fetched` event, so one is always fed, also when broadcasts filled the gap
+   * while we waited (then with no ops, and nothing is asked of the server).
+   */
+  private fetchGap(from: number, to: number): void {
+    if (this.disposed) return;
+    const start = Math.max(from, this.core.state.version + 1);
+    if (start > to) {
+      this.feed({ type: 'fetched', ops: [] });
+      return;
+    }
+    this.hooks.onFetch?.(start, to);
+    void this.connection.request('ops:fetch', { roomId: this.roomId, fileId: this.fileId, from: start, to }).then((reply) => {
+      if (reply.ok) this.feed({ type: 'fetched', ops: (reply['ops'] as WireOp[]).map(fromWire) });
+      else if (reply.error.code === 'HISTORY_COMPACTED') void this.resync();
+      // Failed (server busy, database restarting): the state machine asks again for what is
+      // still missing, so pause first rather than spin.
+      else setTimeout(() => this.feed({ type: 'fetched', ops: [] }), FETCH_RETRY_MS);
+    });
+  }
+
   private perform(effect: SyncEffect): void {
     switch (effect.type) {
       case 'send':
@@ -245,17 +279,12 @@ export class FileSync {
           else this.feed({ type: 'reject', seq: effect.submission.seq, error: reply.error });
         });
         break;
-      case 'fetch':
-        void this.connection
-          .request('ops:fetch', { roomId: this.roomId, fileId: this.fileId, from: effect.from, to: effect.to })
-          .then((reply) => {
-            if (reply.ok) this.feed({ type: 'fetched', ops: (reply['ops'] as WireOp[]).map(fromWire) });
-            else if (reply.error.code === 'HISTORY_COMPACTED') void this.resync();
-            // Failed (server busy, database restarting): the state machine asks again for what is
-            // still missing, so pause first rather than spin.
-            else setTimeout(() => this.feed({ type: 'fetched', ops: [] }), FETCH_RETRY_MS);
-          });
+      case 'fetch': {
+        const delay = this.options.gapFetchDelayMs ?? DEFAULT_GAP_FETCH_DELAY_MS;
+        if (delay <= 0) this.fetchGap(effect.from, effect.to);
+        else setTimeout(() => this.fetchGap(effect.from, effect.to), delay);
         break;
+      }
       case 'retryLater': {
         clearTimeout(this.retryTimer);
         // The server's hint when it gave one (RATE_LIMITED); otherwise exponential back-off with
