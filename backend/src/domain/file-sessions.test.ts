@@ -207,6 +207,24 @@ forEachDatabase('file sessions', (ctx) => {
     await sessions.close();
   });
 
+  it('commits text and client ids full of quotes, backslashes and SQL exactly as given (literals in the group commit)', async () => {
+    const { knex } = ctx.current().db;
+    const fileId = await createFile(knex, fixture, '');
+    const sessions = new FileSessions(repo);
+    const nasty = `'); DROP TABLE file_ops; -- \\' " $$ E'\\x00' \\\\ ''' \u00e9\u{1F600}`;
+    const c = `o'brien\\${newClientId()}`;
+    // On PostgreSQL this goes through the multi-statement path with inlined literals.
+    assert.equal(repo.pipelined, ctx.current().db.kind === 'postgres');
+    const out = await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, [nasty]));
+    assert.ok(out.kind === 'committed', JSON.stringify(out));
+    assert.deepEqual(await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, [nasty])), { kind: 'duplicate', version: 1 });
+    const ops = await dbOps(fileId);
+    assert.deepEqual(ops.map((o) => [o.clientId, o.op]), [[c, [nasty]]]);
+    const progress = await knex('client_progress').where({ file_id: fileId }).select('client_id');
+    assert.deepEqual(progress.map((r: { client_id: string }) => r.client_id), [c]);
+    await sessions.close();
+  });
+
   it('a refused op changes nothing', async () => {
     const { knex } = ctx.current().db;
     const fileId = await createFile(knex, fixture, '😀');

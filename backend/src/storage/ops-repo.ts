@@ -107,7 +107,7 @@ const MAX_NEWER = 1000;
 /** Reads and writes the op log, client progress and snapshots with Knex. */
 export class OpsRepo {
   /** Whether group commits go as two multi-statement round trips (node-postgres) rather than Knex statements. */
-  private readonly pipelined: boolean;
+  readonly pipelined: boolean;
 
   constructor(private readonly db: Knex) {
     // knex-pglite extends Knex's pg client but runs each query as one statement in-process.
