@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { CollabConnection, fromWire, type AnyReply } from '@collab/client';
 import type { WireOp } from '@collab/protocol';
 import { BenchDoc } from './bench-doc';
-import type { LatencyTracker } from './latency';
+import type { LatencySink } from './latency';
 
 /** One connection with its open files. */
 export class BenchClient {
@@ -61,7 +61,7 @@ export class BenchClient {
    * Opens a file. Ops broadcast between the server subscribing us and its reply are held and fed
    * after the snapshot (PROTOCOL.md §8.1), so none is lost.
    */
-  async openFile(roomId: string, fileId: string, tracker: LatencyTracker): Promise<BenchDoc> {
+  async openFile(roomId: string, fileId: string, tracker: LatencySink): Promise<BenchDoc> {
     const clientId = randomBytes(16).toString('base64url');
     const held: WireOp[] = [];
     const off = this.connection.on('op', (op) => {

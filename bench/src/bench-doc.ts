@@ -20,7 +20,7 @@ import {
   type SyncState,
 } from '@collab/protocol';
 import { FileSync, type CollabConnection, type SyncCore } from '@collab/client';
-import type { LatencyTracker } from './latency';
+import type { LatencySink } from './latency';
 
 /** The key of a submission in the latency tracker. */
 export function opKey(clientId: string, seq: number): string {
@@ -50,7 +50,7 @@ export class BenchDoc implements SyncCore {
     readonly clientId: string,
     version: number,
     text: string,
-    private readonly tracker: LatencyTracker,
+    private readonly tracker: LatencySink,
   ) {
     this.state = createSyncState(clientId, version, text);
     this.text = text;

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { checkConvergence } from './convergence';
+import { checkConvergence, judge, type ClientCheck } from './convergence';
 import { fsyncStats, probeFsync, probePostgresDisk } from './disk-probe';
 import { summariseProfile } from './profile';
 import { chooseSeed } from './rng';
@@ -18,6 +18,7 @@ import { runTyping } from './scenarios/typing';
 import { Samples } from './stats';
 import { BenchClient } from './bench-client';
 import { LatencyTracker } from './latency';
+import { LatencyMerge } from './thread-merge';
 import { buildWorld } from './world';
 
 describe('bench: load tool', function () {
@@ -47,6 +48,57 @@ describe('bench: load tool', function () {
     const cpu = result['cpuSeconds'] as Record<string, number>;
     assert.ok(cpu['server']! > 0, 'server CPU was sampled');
     assert.ok((result['peakRssMb'] as Record<string, number>)['server']! > 10, 'server RSS was sampled');
+  });
+
+  it(`bench typing run with --threads 2 converges with one latency sample per acked submission (seed ${seed})`, async () => {
+    // 6 clients over 3 files: client i in thread i mod 2 and on file i mod 3, so both clients of
+    // every file live in different threads and every sample is merged across threads.
+    const result = await runTyping(env, { name: 'typing', clients: 6, files: 3, filesPerRoom: 3, users: 6, rate: 5, durationS: 2, warmupS: 0.5, docSize: 200, seed, threads: 2 }, quiet);
+    assert.equal(result['converged'], true, JSON.stringify(result['convergenceProblems']));
+    assert.equal((result['params'] as { threads: number }).threads, 2);
+    const latency = result['latencyMs'] as { endToEnd: { n: number; p50: number; p99: number; max: number }; ack: { n: number } };
+    const counts = result['counts'] as Record<string, number>;
+    // 6 clients × 5/s × 2 s = 60 keystrokes; each submission has one other client, in the other thread.
+    assert.ok(latency.endToEnd.n >= 40, `only ${latency.endToEnd.n} latency samples`);
+    assert.equal(latency.endToEnd.n, counts['acked'], 'one end-to-end sample per acked submission');
+    assert.equal(latency.ack.n, counts['acked']);
+    assert.ok(latency.endToEnd.p50 > 0 && latency.endToEnd.p50 <= latency.endToEnd.p99 && latency.endToEnd.p99 <= latency.endToEnd.max);
+    assert.equal((result['errors'] as { total: number }).total, 0);
+    const loops = result['benchEventLoopByThreadMs'] as { clientThreads: unknown[] };
+    assert.equal(loops.clientThreads.length, 2);
+  });
+
+  it('bench cross-thread latency merge completes a sample at the last receiver, in any thread and order', () => {
+    const m = new LatencyMerge();
+    m.addSubscribers('f', 1); // thread 0: the submitter
+    m.addSubscribers('f', 2); // thread 1: two receivers
+    m.addSubscribers('g', 1);
+    const sub = (key: string, measured: boolean) => ({ key, fileId: 'f', sentAt: 1000, typedAt: 990, keystrokes: 2, measured });
+    // One receiver of thread 1 applied it before the submitter's batch arrived: not a sample yet.
+    m.add({ submissions: [], applies: [{ key: 'a:1', count: 1, lastAt: 1040 }], acks: [] });
+    m.add({ submissions: [sub('a:1', true)], applies: [], acks: [12] });
+    assert.equal(m.endToEnd.count, 0);
+    assert.equal(m.incomplete(), 1);
+    // The last receiver (an earlier apply time, a later batch): max(apply) − submit.
+    m.add({ submissions: [], applies: [{ key: 'a:1', count: 1, lastAt: 1025 }], acks: [] });
+    assert.deepEqual(m.endToEnd.summary(), { n: 1, p50: 40, p95: 40, p99: 40, max: 40, mean: 40 });
+    assert.equal(m.typedToApplied.summary()?.max, 50);
+    assert.equal(m.ack.summary()?.max, 12);
+    assert.equal(m.incomplete(), 0);
+    // A warm-up submission completes without a sample; a file with no other client is not tracked.
+    m.add({ submissions: [sub('a:2', false), { ...sub('b:1', true), fileId: 'g' }], applies: [{ key: 'a:2', count: 2, lastAt: 1100 }], acks: [] });
+    assert.equal(m.endToEnd.count, 1);
+    assert.equal(m.incomplete(), 0);
+  });
+
+  it('bench convergence judge compares clients across threads by text hash', () => {
+    const c = (textHash: string, version = 3): ClientCheck => ({ fileId: 'f', version, pending: false, stateDiffers: false, verdict: { head: 3, match: true }, textHash });
+    const mismatched: string[] = [];
+    assert.deepEqual(judge([c('x'), c('x')], mismatched), []);
+    assert.match(judge([c('x'), c('y')], mismatched).join(';'), /clients hold different texts/);
+    assert.match(judge([c('x'), { ...c('x'), pending: true }], mismatched).join(';'), /pending/);
+    judge([c('x'), { ...c('x'), verdict: { head: 3, match: false } }], mismatched);
+    assert.match(mismatched.join(';'), /diverged/);
   });
 
   it('bench convergence check refuses clients whose texts differ from the server', async () => {

@@ -24,6 +24,8 @@ scenarios:
   hot-file     N clients on one file, one op in flight each --clients 2,10,50 --duration 10 --warmup 2
   idle         idle joined sockets on one node, RSS/socket --sockets 10000 --users 100 --sockets-per-room 10 --hold 10
   join-storm   N clients join one room within a few s     --clients 500 --spread 3
+  --threads N  (typing, two-nodes, hot-file) run the clients in N worker threads, client i in thread
+               i mod N (default 1: all in the main thread, as before)
   profile <file.cpuprofile>   summarise a CPU profile (self/inclusive time by function and package)
 
 servers (default: spawn one node on a fresh embedded PGlite database):
@@ -138,6 +140,7 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
         warmupS: args.num('warmup', 3),
         docSize: args.num('doc-size', 2000),
         seed,
+        threads: threadsOption(args),
       };
       return async (env) => [await runTyping(env, o, log)];
     }
@@ -148,9 +151,10 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
       const docSize = args.num('doc-size', 2000);
       const maxRatePerClient = args.num('max-rate', 190);
       const users = args.optNum('users');
+      const threads = threadsOption(args);
       return async (env) => {
         const out: Record<string, unknown>[] = [];
-        for (const clients of list) out.push(await runHotFile(env, { clients, users: users ?? clients, durationS, warmupS, docSize, maxRatePerClient, seed }, log));
+        for (const clients of list) out.push(await runHotFile(env, { clients, users: users ?? clients, durationS, warmupS, docSize, maxRatePerClient, seed, threads }, log));
         return out;
       };
     }
@@ -175,6 +179,13 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
     default:
       throw new Error(`unknown scenario '${scenario}'\n\n${USAGE}`);
   }
+}
+
+/** --threads: a positive integer (default 1). */
+function threadsOption(args: Args): number {
+  const n = args.num('threads', 1);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads must be a positive integer, got ${n}`);
+  return n;
 }
 
 /** Prints the summary of each profile the nodes wrote. */

@@ -4,9 +4,31 @@
  * reports when it applied that op; the sample is taken when the last of them did.
  *
  * All clients live in this process, so one clock (performance.now) serves both ends; the figure
- * includes the bench's own event-loop delays, which the report gives separately.
+ * includes the bench's own event-loop delays, which the report gives separately. With `--threads N`
+ * the same rule is applied across worker threads by `LatencyMerge` (thread-merge.ts).
  */
 import { Counter, Samples } from './stats';
+
+/** What a client's open documents report to (the in-process tracker, or a worker thread's batcher). */
+export interface LatencySink {
+  readonly counts: Counter;
+  readonly inWindow: boolean;
+  addSubscriber(fileId: string): void;
+  submitted(key: string, fileId: string, sentAt: number, typedAt: number, keystrokes: number): boolean;
+  acked(now: number, sentAt: number, keystrokes: number, measured: boolean): void;
+  applied(key: string, now: number): void;
+  error(code: string): void;
+}
+
+/** The figures a scenario reads at the end of a run (from the tracker, or merged across threads). */
+export interface LatencyResults {
+  readonly endToEnd: Samples;
+  readonly typedToApplied: Samples;
+  readonly ack: Samples;
+  readonly errors: Counter;
+  readonly counts: Counter;
+  incomplete(): number;
+}
 
 interface PendingOp {
   readonly sentAt: number;
@@ -19,7 +41,7 @@ interface PendingOp {
 }
 
 /** Shared by every client of a run. */
-export class LatencyTracker {
+export class LatencyTracker implements LatencySink, LatencyResults {
   private readonly pending = new Map<string, PendingOp>();
   private readonly subscribers = new Map<string, number>();
   private measuring = false;

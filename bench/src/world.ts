@@ -11,7 +11,7 @@
 import { Api, pool, type BenchUser } from './api';
 import { BenchClient } from './bench-client';
 import type { BenchDoc } from './bench-doc';
-import type { LatencyTracker } from './latency';
+import type { LatencySink } from './latency';
 
 /** The shape of a world. */
 export interface WorldSpec {
@@ -51,8 +51,17 @@ export function nodeOf(spec: Pick<WorldSpec, 'files' | 'urls'>, c: number): numb
   return Math.floor(c / spec.files) % spec.urls.length;
 }
 
-/** Builds the world of `spec`; every client ends up connected with its file open. */
-export async function buildWorld(spec: WorldSpec, tracker: LatencyTracker, log: (line: string) => void): Promise<World> {
+/** What the REST setup produced: users, rooms and files (plain data, so it can be sent to worker threads). */
+export interface WorldSetup {
+  readonly users: BenchUser[];
+  readonly roomIds: string[];
+  readonly fileIds: string[];
+  /** Seconds spent signing up users and creating rooms and files. */
+  readonly seconds: { users: number; rooms: number };
+}
+
+/** Signs up the users and creates the rooms and files of `spec` over the HTTP API (no socket yet). */
+export async function setupWorld(spec: WorldSpec, log: (line: string) => void): Promise<WorldSetup> {
   const api = new Api(spec.apiUrl ?? (spec.urls[0] as string));
   let t = performance.now();
   const users = await signUpUsers(api, spec.tag, Math.min(spec.users, spec.clients));
@@ -85,23 +94,45 @@ export async function buildWorld(spec: WorldSpec, tracker: LatencyTracker, log: 
   });
   const tRooms = (performance.now() - t) / 1000;
   log(`  created ${roomCount} rooms, ${spec.files} files in ${tRooms.toFixed(1)} s`);
-
-  t = performance.now();
-  const clients: BenchClient[] = [];
-  const docs: BenchDoc[] = [];
-  await pool(spec.clients, 50, async (c) => {
-    const file = c % spec.files;
-    const roomId = roomIds[Math.floor(file / spec.filesPerRoom)] as string;
-    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, (users[userOf(c)] as BenchUser).token, c, 30_000);
-    clients[c] = client;
-    await client.joinRoom(roomId);
-    docs[c] = await client.openFile(roomId, fileIds[file] as string, tracker);
-  });
-  const tConnect = (performance.now() - t) / 1000;
-  log(`  connected ${clients.length} clients (joined, file open) in ${tConnect.toFixed(1)} s`);
-  return { spec, users, clients, docs, setupSeconds: { users: round1(tUsers), rooms: round1(tRooms), connect: round1(tConnect) } };
+  return { users, roomIds, fileIds, seconds: { users: round1(tUsers), rooms: round1(tRooms) } };
 }
 
-function round1(x: number): number {
+/**
+ * Connects the clients `indices` of the world (each joins its room and opens its file); the
+ * results are indexed by client index (sparse when `indices` is a subset, as in a worker thread).
+ */
+export async function connectClients(
+  spec: WorldSpec,
+  setup: WorldSetup,
+  indices: readonly number[],
+  tracker: LatencySink,
+): Promise<{ clients: BenchClient[]; docs: BenchDoc[] }> {
+  const clients: BenchClient[] = [];
+  const docs: BenchDoc[] = [];
+  await pool(indices.length, 50, async (k) => {
+    const c = indices[k] as number;
+    const file = c % spec.files;
+    const roomId = setup.roomIds[Math.floor(file / spec.filesPerRoom)] as string;
+    const user = setup.users[c % setup.users.length] as BenchUser;
+    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, user.token, c, 30_000);
+    clients[c] = client;
+    await client.joinRoom(roomId);
+    docs[c] = await client.openFile(roomId, setup.fileIds[file] as string, tracker);
+  });
+  return { clients, docs };
+}
+
+/** Builds the world of `spec`; every client ends up connected with its file open. */
+export async function buildWorld(spec: WorldSpec, tracker: LatencySink, log: (line: string) => void): Promise<World> {
+  const setup = await setupWorld(spec, log);
+  const t = performance.now();
+  const { clients, docs } = await connectClients(spec, setup, Array.from({ length: spec.clients }, (_, c) => c), tracker);
+  const tConnect = (performance.now() - t) / 1000;
+  log(`  connected ${clients.length} clients (joined, file open) in ${tConnect.toFixed(1)} s`);
+  return { spec, users: setup.users, clients, docs, setupSeconds: { ...setup.seconds, connect: round1(tConnect) } };
+}
+
+/** Rounds to 0.1. */
+export function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }

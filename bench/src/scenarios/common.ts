@@ -1,6 +1,12 @@
-/** Helpers shared by the scenarios: sleeping, a run tag, the common result fields. */
+/** Helpers shared by the scenarios: sleeping, a run tag, the common result fields, the fleet of clients. */
 import { randomBytes } from 'node:crypto';
+import { ThreadFleet } from '../client-threads';
+import { LocalFleet, type Fleet, type StopFigures } from '../fleet';
+import { worstLoop } from '../loop-delay';
+import type { Rows } from '../report';
 import type { RunEnv, WindowFigures } from '../run-env';
+import type { WorldSpec } from '../world';
+import type { LoadSpec } from './load';
 
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
@@ -43,4 +49,24 @@ export function initialText(n: number): string {
     i++;
   }
   return s.slice(0, n);
+}
+
+/** The clients of `spec`: in this thread for `threads` ≤ 1 (the original path), else in worker threads. */
+export async function buildFleet(spec: WorldSpec, load: LoadSpec, threads: number, log: (line: string) => void): Promise<Fleet> {
+  return threads > 1 ? ThreadFleet.build(spec, load, threads, log) : LocalFleet.build(spec, load, log);
+}
+
+/**
+ * With client threads, the event loop that delays the measured latencies is theirs: the window's
+ * `benchEventLoopMs` becomes the worst client thread's (each percentile the max over threads), and
+ * every thread's figures (main included) go into `benchEventLoopByThreadMs` and one more table row.
+ */
+export function withThreadLoops(w: WindowFigures, stop: StopFigures): { w: WindowFigures; fields: Record<string, unknown>; rows: Rows } {
+  if (stop.loops.length === 0) return { w, fields: {}, rows: [] };
+  const fmt = (l: { p50: number; p99: number; max: number }): string => `p50 ${l.p50} p99 ${l.p99} max ${l.max}`;
+  return {
+    w: { ...w, benchEventLoopMs: worstLoop(stop.loops) },
+    fields: { benchEventLoopByThreadMs: { main: w.benchEventLoopMs, clientThreads: stop.loops } },
+    rows: [['bench loop/thread', `(event loop above = worst client thread) main ${fmt(w.benchEventLoopMs)}; ${stop.loops.map((l, i) => `t${i} ${fmt(l)}`).join('; ')} ms`]],
+  };
 }

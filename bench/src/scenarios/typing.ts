@@ -5,15 +5,10 @@
  * acknowledged, errors, and whether everyone converged; with several server URLs the clients are
  * spread over the nodes (the two-node scenario), after a probe that ops cross between nodes.
  */
-import { LatencyTracker } from '../latency';
-import type { BenchDoc } from '../bench-doc';
 import { latencyRows, printResult, resourceRows, type Rows } from '../report';
-import { Rng } from '../rng';
 import type { RunEnv } from '../run-env';
-import { checkConvergence } from '../convergence';
 import { round } from '../stats';
-import { buildWorld, nodeOf, type World } from '../world';
-import { commonFields, initialText, runTag, sleep } from './common';
+import { buildFleet, commonFields, initialText, runTag, sleep, withThreadLoops } from './common';
 
 /** Parameters of the typing scenario. */
 export interface TypingOptions {
@@ -29,35 +24,37 @@ export interface TypingOptions {
   readonly seed: number;
   /** Name in the report ('typing' or 'two-nodes'). */
   readonly name: string;
+  /** Threads the clients run in (1: this thread, the original path). @default 1 */
+  readonly threads?: number;
 }
 
 /** Runs the scenario; resolves with the result (converged or not). */
 export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: string) => void): Promise<Record<string, unknown>> {
-  const tracker = new LatencyTracker();
-  log(`${o.name}: ${o.clients} clients × ${o.rate}/s over ${o.files} files (${o.filesPerRoom} per room, ${Math.min(o.users, o.clients)} users), ${o.warmupS} s warm-up + ${o.durationS} s, seed ${o.seed}`);
-  const world = await buildWorld(
+  const threads = o.threads ?? 1;
+  log(`${o.name}: ${o.clients} clients × ${o.rate}/s over ${o.files} files (${o.filesPerRoom} per room, ${Math.min(o.users, o.clients)} users), ${o.warmupS} s warm-up + ${o.durationS} s, seed ${o.seed}${threads > 1 ? `, clients in ${threads} threads` : ''}`);
+  const fleet = await buildFleet(
     { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag() },
-    tracker,
+    { kind: 'typing', rate: o.rate, seed: o.seed },
+    threads,
     log,
   );
+  const tracker = fleet.results;
   try {
-    if (env.socketUrls.length > 1) await probeCrossNode(world);
-    const rng = new Rng(o.seed);
-    const typing = startTyping(world.docs, o.rate, rng);
+    if (env.socketUrls.length > 1) await fleet.probeCrossNode();
+    await fleet.startLoad();
     await sleep(o.warmupS * 1000);
     // The window opens first (it may wait ~1 s for PostgreSQL's statistics): counting starts only
     // once it is open, so that counts and CPU seconds cover the same `durationS`.
     const window = await env.window();
-    tracker.startMeasuring();
-    const disconnectsBefore = world.clients.reduce((n, c) => n + c.disconnects, 0);
+    await fleet.startMeasuring();
     await sleep(o.durationS * 1000);
-    typing.stop();
-    tracker.stopMeasuring();
-    const w = await window.end();
-    const missed = typing.missed();
+    const stop = await fleet.stopLoad();
+    const loops = withThreadLoops(await window.end(), stop);
+    const w = loops.w;
+    const missed = stop.missed;
     log('  typing stopped; checking convergence');
-    const conv = await checkConvergence(world.docs);
-    const disconnects = world.clients.reduce((n, c) => n + c.disconnects, 0) - disconnectsBefore;
+    const conv = await fleet.converge();
+    const disconnects = (await fleet.finish()).inWindow;
     const incomplete = tracker.incomplete();
     const c = (k: string): number => tracker.counts.counts.get(k) ?? 0;
     const errors = tracker.errors.total + disconnects + incomplete;
@@ -65,7 +62,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
     const e2e = tracker.endToEnd.summary();
     const result: Record<string, unknown> = {
       scenario: o.name,
-      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, ...env.dbParams },
+      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, threads, ...env.dbParams },
       throughput: {
         offeredKeystrokesPerSec: o.clients * o.rate,
         typedPerSec: perSec(c('typed')),
@@ -80,12 +77,13 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
       errors: { total: errors, byCode: tracker.errors.toJSON(), disconnects, incomplete },
       counts: tracker.counts.toJSON(),
       pgCommitsPerAckedOp: w.postgres && c('acked') > 0 ? round(w.postgres.commits / c('acked'), 2) : null,
-      setupSeconds: world.setupSeconds,
+      setupSeconds: fleet.setupSeconds,
       settleSeconds: conv.settleSeconds,
       ...commonFields(env, w, o.seed),
+      ...loops.fields,
     };
     const rows: Rows = [
-      ['clients × rate', `${o.clients} × ${o.rate}/s over ${o.files} files, ${env.urls.length} node(s), ${env.servers.database}`],
+      ['clients × rate', `${o.clients} × ${o.rate}/s over ${o.files} files, ${env.urls.length} node(s), ${env.servers.database}${threads > 1 ? `, ${threads} client threads` : ''}`],
       ['offered', `${o.clients * o.rate} keystrokes/s (bench missed ${missed})`],
       ['acknowledged', `${perSec(c('acked'))} submits/s, ${perSec(c('keystrokesAcked'))} keystrokes/s`],
       ...(conv.converged
@@ -94,64 +92,11 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
       ['errors', `${errors} (${JSON.stringify(tracker.errors.toJSON())}, disconnects ${disconnects}, incomplete ${incomplete})`],
       ['converged', `${conv.converged ? 'yes' : 'NO'} (${conv.clients} clients, ${conv.files} files, settled in ${conv.settleSeconds} s)`],
       ...resourceRows(w, env),
+      ...loops.rows,
     ];
     printResult(o.name, rows, result, log);
     return result;
   } finally {
-    for (const client of world.clients) client.close();
-  }
-}
-
-/** The typists: one timer chain per client at a fixed rate; a tick that comes too late is skipped and counted. */
-function startTyping(docs: readonly BenchDoc[], rate: number, rng: Rng): { stop(): void; missed(): number } {
-  const interval = 1000 / rate;
-  const letters = 'abcdefghijklmnopqrstuvwxyz';
-  let stopped = false;
-  let missed = 0;
-  const timers: NodeJS.Timeout[] = [];
-  docs.forEach((doc, i) => {
-    const r = rng.fork(i);
-    let next = performance.now() + r.next() * interval;
-    const tick = (): void => {
-      if (stopped) return;
-      doc.type(r.int(doc.text.length + 1), letters[r.int(26)] as string);
-      next += interval;
-      const now = performance.now();
-      if (now - next > interval) {
-        // The bench fell behind by more than a tick: skip what cannot be typed on time.
-        const behind = Math.floor((now - next) / interval);
-        missed += behind;
-        next += behind * interval;
-      }
-      timers[i] = setTimeout(tick, Math.max(0, next - now));
-    };
-    timers[i] = setTimeout(tick, Math.max(0, next - performance.now()));
-  });
-  return {
-    stop() {
-      stopped = true;
-      for (const t of timers) clearTimeout(t);
-    },
-    missed: () => missed,
-  };
-}
-
-/**
- * Two clients of one file on different nodes: an op typed on one must reach the other. Without
- * fan-out between nodes (issue #5) it never does, and the scenario stops here rather than report
- * figures of isolated nodes.
- */
-async function probeCrossNode(world: World): Promise<void> {
-  const a = world.docs[0];
-  const b = world.docs.find((d, i) => nodeOf(world.spec, i) !== nodeOf(world.spec, 0) && d.fileId === a?.fileId);
-  if (!a || !b) throw new Error('two-nodes: need at least two clients per file (clients > files) to check cross-node fan-out');
-  const target = b.state.version + 1;
-  a.type(0, 'x');
-  const deadline = performance.now() + 3000;
-  while (b.state.version < target) {
-    if (performance.now() > deadline) {
-      throw new Error('needs REDIS multi-node support (issue #5): an op committed on node 1 did not reach a client on node 2 within 3 s');
-    }
-    await sleep(20);
+    await fleet.close();
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * The latency sink of a worker thread: counts and errors stay local (sent in the final report);
+ * submissions, applies (aggregated per key) and ack durations are batched with absolute times and
+ * posted to the main thread every `batchMs`, where `LatencyMerge` completes the samples.
+ */
+import type { LatencySink } from './latency';
+import { Counter } from './stats';
+import type { ApplyRecord, LatencyBatch, SubmissionRecord } from './thread-merge';
+
+/** `performance.now()` as an absolute time, the same clock in every thread of the process. */
+export function absoluteTime(now: number): number {
+  return performance.timeOrigin + now;
+}
+
+/** Collects one thread's records and hands them out in batches. */
+export class ThreadTracker implements LatencySink {
+  readonly counts = new Counter();
+  readonly errors = new Counter();
+  /** Clients of each file open in this thread. */
+  readonly subscribers = new Map<string, number>();
+  private measuring = false;
+  private submissions: SubmissionRecord[] = [];
+  private applies = new Map<string, { count: number; lastAt: number }>();
+  private acks: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Starts posting a batch every `batchMs` (skipping empty ones). */
+  startBatching(post: (batch: LatencyBatch) => void, batchMs = 150): void {
+    this.timer = setInterval(() => {
+      const b = this.takeBatch();
+      if (b) post(b);
+    }, batchMs);
+  }
+
+  /** Stops the batching timer. */
+  stopBatching(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Everything recorded since the last batch, or undefined when nothing was. */
+  takeBatch(): LatencyBatch | undefined {
+    if (this.submissions.length === 0 && this.applies.size === 0 && this.acks.length === 0) return undefined;
+    const applies: ApplyRecord[] = [];
+    for (const [key, a] of this.applies) applies.push({ key, count: a.count, lastAt: a.lastAt });
+    const batch = { submissions: this.submissions, applies, acks: this.acks };
+    this.submissions = [];
+    this.applies = new Map();
+    this.acks = [];
+    return batch;
+  }
+
+  /** Opens (true: counts of the warm-up are dropped) or closes the measurement window in this thread. */
+  setMeasuring(on: boolean): void {
+    if (on) {
+      this.counts.counts.clear();
+      this.errors.counts.clear();
+    }
+    this.measuring = on;
+  }
+
+  /** True inside the measurement window. */
+  get inWindow(): boolean {
+    return this.measuring;
+  }
+
+  /** Records that one more client of this thread has `fileId` open. */
+  addSubscriber(fileId: string): void {
+    this.subscribers.set(fileId, (this.subscribers.get(fileId) ?? 0) + 1);
+  }
+
+  /** A first send; returns whether it is inside the window. */
+  submitted(key: string, fileId: string, sentAt: number, typedAt: number, keystrokes: number): boolean {
+    if (this.measuring) {
+      this.counts.add('submitted');
+      this.counts.add('keystrokesSubmitted', keystrokes);
+    }
+    this.submissions.push({ key, fileId, sentAt: absoluteTime(sentAt), typedAt: absoluteTime(typedAt), keystrokes, measured: this.measuring });
+    return this.measuring;
+  }
+
+  /** The submitter got its ack (same thread: the duration is taken here). */
+  acked(now: number, sentAt: number, keystrokes: number, measured: boolean): void {
+    if (!measured) return;
+    this.acks.push(now - sentAt);
+    this.counts.add('acked');
+    this.counts.add('keystrokesAcked', keystrokes);
+  }
+
+  /** A client of this thread applied another client's op `key`. */
+  applied(key: string, now: number): void {
+    const at = absoluteTime(now);
+    const a = this.applies.get(key);
+    if (a) {
+      a.count++;
+      if (at > a.lastAt) a.lastAt = at;
+    } else this.applies.set(key, { count: 1, lastAt: at });
+  }
+
+  /** A client saw an error effect (by code). */
+  error(code: string): void {
+    this.errors.add(code);
+  }
+}
