@@ -200,6 +200,22 @@ function labels(page: Page): Promise<string[]> {
   });
 }
 
+/**
+ * Renames the explorer row that has focus: F2, then the new name, and Enter only once the inline
+ * box holds exactly that name (a keystroke can be dropped while the machine is busy; typing again
+ * is what a user would do).
+ */
+async function renameFocusedRow(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('F2');
+  const box = page.locator('.explorer-folders-view .monaco-inputbox input').first();
+  await box.waitFor({ state: 'visible', timeout: 10_000 });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await box.fill(name);
+    if ((await box.inputValue()) === name) break;
+  }
+  await page.keyboard.press('Enter');
+}
+
 /** The label of the active editor tab. */
 async function activeTab(page: Page): Promise<string> {
   return (await page.locator('.editor-group-container.active .tab.active .label-name').first().innerText()).trim();
@@ -524,10 +540,7 @@ if (typeof describe === 'function') {
       await waitFor("from-bob.txt with B's text on A's disk", async () => diskText('from-bob.txt') === 'written by bob', 20_000);
       // Rename: F2 on the row.
       await explorerRow('from-bob.txt').click();
-      await B.keyboard.press('F2');
-      await B.keyboard.press('Control+a');
-      await B.keyboard.type('renamed-by-bob.txt');
-      await B.keyboard.press('Enter');
+      await renameFocusedRow(B, 'renamed-by-bob.txt');
       await waitFor("A's disk has the new name only", async () => onDisk('renamed-by-bob.txt') && !onDisk('from-bob.txt'), 20_000);
       await waitFor('B’s editor follows the rename', async () => (await activeTab(B)) === 'renamed-by-bob.txt');
       await clickEnd(B, 'Control+End');
@@ -543,10 +556,7 @@ if (typeof describe === 'function') {
       // The other way: the host renames, then deletes, a shared file in its explorer; B's room follows.
       const rowIn = (page: Page, name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
       await rowIn(A, 'follow-me.txt').click();
-      await A.keyboard.press('F2');
-      await A.keyboard.press('Control+a');
-      await A.keyboard.type('followed.txt');
-      await A.keyboard.press('Enter');
+      await renameFocusedRow(A, 'followed.txt');
       await waitFor('B’s explorer shows the host’s rename', async () => (await rowIn(B, 'followed.txt').count()) > 0 && (await B.locator('.explorer-folders-view .monaco-list-row', { hasText: 'follow-me.txt' }).count()) === 0, 20_000);
       await rowIn(A, 'followed.txt').click();
       await A.keyboard.press('Delete');
