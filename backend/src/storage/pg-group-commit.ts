@@ -1,0 +1,195 @@
+/**
+ * The group commit on node-postgres: two round trips per group, with statements prepared once per
+ * connection (see `commitPipelined`).
+ */
+import type { Knex } from 'knex';
+import pg from 'pg';
+import {
+  lastPerClient,
+  MAX_NEWER,
+  planCommit,
+  progressPairs,
+  rolePairs,
+  rowKey,
+  settleAll,
+  type CommitAttempt,
+  type CommitBatchArgs,
+  type CommitPlan,
+  type CommitReads,
+  type InsertedRow,
+  type ProgressRow,
+} from './commit-plan';
+import { isUuid } from './row-ids';
+
+/**
+ * `commitFiles` on node-postgres in two round trips: the locks and reads go as one multi-statement
+ * query that also opens the transaction, the writes as one that also commits. Each round trip is a
+ * wake-up of the server process and of its PostgreSQL backend, which on a busy machine costs far
+ * more than the statements themselves (see docs/benchmarks.md). Values are inlined as escaped
+ * literals (a multi-statement query takes no parameters). The statements and their order are those
+ * of the Knex path; in READ COMMITTED each statement of a multi-statement query takes a new
+ * snapshot, so the reads after the files' locks see every commit made before the locks were granted.
+ */
+export async function commitPipelined(db: Knex, batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
+  const conn = (await db.client.acquireConnection()) as PgConnection;
+  try {
+    let results: PgResult[];
+    try {
+      await prepareOnce(conn);
+      const progress = progressPairs(batches);
+      const roles = rolePairs(batches);
+      results = asResults(
+        await conn.query(
+          [
+            'BEGIN',
+            `EXECUTE collab_lock_files(${uuidArray(batches.map((b) => b.fileId))})`,
+            `EXECUTE collab_lock_progress(${uuidArray(progress.map(([f]) => f))}, ${textArray(progress.map(([, c]) => c))})`,
+            `EXECUTE collab_roles(${uuidArray(roles.map(([r]) => r))}, ${uuidArray(roles.map(([, u]) => u))})`,
+            `EXECUTE collab_newer(${uuidArray(batches.map((b) => b.fileId))}, ${intArray(batches.map((b) => b.head))})`,
+          ].join(';\n'),
+        ),
+        5,
+      );
+    } catch (err) {
+      await rollback(conn, err);
+      throw err;
+    }
+    const [, locked, progress, roles, newer] = results as [PgResult, PgResult, PgResult, PgResult, PgResult];
+    let plan: CommitPlan;
+    try {
+      plan = planCommit(batches, {
+        locked: new Set((locked.rows as { id: string }[]).map((r) => r.id)),
+        progress: progress.rows as ProgressRow[],
+        roles: roles.rows as CommitReads['roles'],
+        newer: newer.rows as CommitReads['newer'],
+      });
+    } catch (err) {
+      await rollback(conn, err);
+      throw err;
+    }
+    const createdAt = new Map<string, Date | string>();
+    try {
+      if (plan.rows.length === 0) {
+        await conn.query('COMMIT');
+      } else {
+        const rows = plan.rows;
+        const last = lastPerClient(rows);
+        const written = asResults(
+          await conn.query(
+            [
+              `EXECUTE collab_insert_ops(${uuidArray(rows.map((r) => r.fileId))}, ${intArray(rows.map((r) => r.version))}, ${textArray(rows.map((r) => JSON.stringify(r.op)))}, ${uuidArray(rows.map((r) => r.userId))}, ${textArray(rows.map((r) => r.clientId))}, ${intArray(rows.map((r) => r.seq))})`,
+              `EXECUTE collab_upsert_progress(${uuidArray(last.map((r) => r.fileId))}, ${textArray(last.map((r) => r.clientId))}, ${intArray(last.map((r) => r.seq))}, ${intArray(last.map((r) => r.version))})`,
+              'COMMIT',
+            ].join(';\n'),
+          ),
+          3,
+        );
+        for (const row of (written[0] as PgResult).rows as InsertedRow[]) createdAt.set(rowKey(row.file_id, Number(row.version)), row.created_at);
+      }
+    } catch (err) {
+      // A failed statement skips the rest of the query (the COMMIT included): roll back. If the
+      // connection itself failed, the outcome is unknown and the caller acknowledges nothing.
+      await rollback(conn, err);
+      throw err;
+    }
+    return settleAll(batches, plan, createdAt);
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+/**
+ * The group commit's statements, prepared once per connection (parsed and planned once, not per
+ * transaction). Arrays carry the rows; `unnest` turns them back into rows. Locks are taken in the
+ * same orders as the Knex path: files by id, progress rows by (file, client).
+ */
+const PREPARED = [
+  `PREPARE collab_lock_files(uuid[]) AS
+     SELECT id FROM files WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
+  `PREPARE collab_lock_progress(uuid[], text[]) AS
+     SELECT file_id, client_id, last_seq, last_version, fenced_seq FROM client_progress
+      WHERE (file_id, client_id) IN (SELECT * FROM unnest($1, $2))
+      ORDER BY file_id, client_id FOR UPDATE`,
+  `PREPARE collab_roles(uuid[], uuid[]) AS
+     SELECT room_id, user_id, role FROM room_participants
+      WHERE (room_id, user_id) IN (SELECT * FROM unnest($1, $2))`,
+  `PREPARE collab_newer(uuid[], integer[]) AS
+     SELECT h.file_id, o.version, o.op, o.author, o.client_id, o.seq, o.created_at
+       FROM unnest($1, $2) AS h(file_id, head)
+       CROSS JOIN LATERAL (
+         SELECT f.version, f.op, f.author, f.client_id, f.seq, f.created_at
+           FROM file_ops f
+          WHERE f.file_id = h.file_id AND f.version > h.head
+          ORDER BY f.version ASC
+          LIMIT ${MAX_NEWER + 1}
+       ) o
+      ORDER BY h.file_id, o.version`,
+  `PREPARE collab_insert_ops(uuid[], integer[], jsonb[], uuid[], text[], bigint[]) AS
+     INSERT INTO file_ops (file_id, version, op, author, client_id, seq)
+     SELECT * FROM unnest($1, $2, $3, $4, $5, $6)
+     RETURNING file_id, version, created_at`,
+  `PREPARE collab_upsert_progress(uuid[], text[], bigint[], integer[]) AS
+     INSERT INTO client_progress (file_id, client_id, last_seq, last_version)
+     SELECT * FROM unnest($1, $2, $3, $4)
+     ON CONFLICT (file_id, client_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, last_version = EXCLUDED.last_version`,
+].join(';\n');
+
+/** Connections on which PREPARED has run (a new connection, e.g. after a restart, prepares again). */
+const preparedOn = new WeakSet<PgConnection>();
+
+async function prepareOnce(conn: PgConnection): Promise<void> {
+  if (preparedOn.has(conn)) return;
+  await conn.query(PREPARED);
+  preparedOn.add(conn);
+}
+
+/** The part of a node-postgres client used here. */
+interface PgConnection {
+  query(text: string): Promise<PgResult | PgResult[]>;
+  __knex__disposed?: unknown;
+}
+
+interface PgResult {
+  readonly rows: unknown[];
+}
+
+/** The results of a multi-statement query (node-postgres answers an array, one per statement). */
+function asResults(result: PgResult | PgResult[], expected: number): PgResult[] {
+  const all = Array.isArray(result) ? result : [result];
+  if (all.length !== expected) throw new Error(`expected ${expected} statement results, got ${all.length}`);
+  return all;
+}
+
+/** Ends a failed transaction; a connection that cannot even roll back is not given back to the pool. */
+async function rollback(conn: PgConnection, cause: unknown): Promise<void> {
+  try {
+    await conn.query('ROLLBACK');
+  } catch {
+    conn.__knex__disposed = cause instanceof Error ? cause.message : 'rollback failed';
+  }
+}
+
+/**
+ * A uuid[] literal. Ids come from our own rows and are checked against the uuid pattern: anything
+ * else is refused, never escaped.
+ */
+function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) if (!isUuid(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
+  return `'{${ids.join(',')}}'::uuid[]`;
+}
+
+/** An integer[] literal of safe integers. */
+function intArray(ns: readonly number[]): string {
+  for (const n of ns) if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return `'{${ns.join(',')}}'`;
+}
+
+/**
+ * A text[] literal: each element double-quoted with `"` and `\\` backslash-escaped (array syntax),
+ * then the whole escaped as a SQL string by node-postgres (quotes doubled; E'' form when a
+ * backslash occurs).
+ */
+function textArray(items: readonly string[]): string {
+  const body = items.map((s) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',');
+  return pg.escapeLiteral(`{${body}}`);
+}
