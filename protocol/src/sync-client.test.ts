@@ -218,6 +218,28 @@ describe('sync client: scripted races', () => {
     assert.deepEqual(r.feed({ type: 'remote', op: ops[2]! }), [], 'a late duplicate is ignored');
   });
 
+  it('a burst of early ops asks for the gap once, never for versions it already holds', () => {
+    const server = new Server('');
+    const writer = new Peer('client-W-0000000001', 0, '');
+    const ops: CommittedOp[] = [];
+    for (const ch of ['1', '2', '3', '4', '5', '6']) {
+      writer.type(writer.doc.length, ch);
+      ops.push(server.commitLatest(writer));
+      writer.feed({ type: 'ack', seq: ops.at(-1)!.seq, version: ops.at(-1)!.version });
+    }
+    const r = new Peer('client-R-0000000002', 0, '');
+    // 3, 4, 5, 6 arrive before 1 and 2 (another node's broadcasts, say).
+    assert.deepEqual(r.feed({ type: 'remote', op: ops[2]! }), [{ type: 'fetch', from: 1, to: 2 }]);
+    assert.deepEqual(r.feed({ type: 'remote', op: ops[3]! }), [], 'version 3 is held: nothing to ask');
+    assert.deepEqual(r.feed({ type: 'remote', op: ops[4]! }), []);
+    assert.deepEqual(r.feed({ type: 'remote', op: ops[5]! }), []);
+    // A fetch reply that brings only version 1: the rest of the gap (2) is asked again, 3–6 are not.
+    assert.deepEqual(r.feed({ type: 'fetched', ops: [ops[0]!] }).filter((e) => e.type === 'fetch'), [{ type: 'fetch', from: 2, to: 2 }]);
+    r.feed({ type: 'fetched', ops: [ops[1]!] });
+    assert.equal(r.doc, '123456');
+    assert.equal(r.state.version, 6);
+  });
+
   it('broadcasts in any order, some twice and some never (cross-node fan-out), with partial fetch replies: applied strictly in version order, the reader converges (seeded)', () => {
     const seed = seedFromEnv();
     console.log(`      seed=${seed} (replay with SEED=${seed})`);

@@ -297,9 +297,14 @@ function drain(s: SyncState, fx: SyncEffect[]): SyncState {
 
 /** Emits a fetch for versions up to `upTo` that we neither have nor have asked for already. */
 function requestMissing(s: SyncState, upTo: number, fx: SyncEffect[]): SyncState {
-  const from = Math.max(s.version + 1, s.fetchedUpTo + 1);
+  let from = Math.max(s.version + 1, s.fetchedUpTo + 1);
   if (!s.online || upTo < from) return s;
-  fx.push({ type: 'fetch', from, to: upTo });
+  // Versions already held at either end of the range are not asked for again (a burst of early
+  // ops would otherwise re-request each one as the next arrives); one held in the middle may be.
+  let to = upTo;
+  while (from <= to && s.early.has(from)) from++;
+  while (to >= from && s.early.has(to)) to--;
+  if (from <= to) fx.push({ type: 'fetch', from, to });
   return { ...s, fetchedUpTo: upTo };
 }
 
