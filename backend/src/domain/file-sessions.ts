@@ -465,18 +465,22 @@ export class FileSessions {
     const ms = performance.now() - started;
     for (let i = 0; i < batch.length; i++) this.hooks.onCommit?.(ms);
     const committed = outcomes.flatMap((o) => (o.kind === 'committed' ? [o.op] : []));
+    let published = false;
     if (committed.length > 1 && this.publishBatch) {
       // One frame with the whole batch, to every reader (submitters included), then every answer.
       try {
         this.publishBatch(s.fileId, committed);
-        outcomes = outcomes.map((o) => (o.kind === 'committed' ? { ...o, published: true } : o));
+        published = true;
       } catch (err) {
         // Not published: each submitter's answer broadcasts its own op, one immediate each (below).
         this.hooks.onBackgroundError?.(err);
       }
     }
-    if (outcomes.some((o) => o.kind === 'committed' && o.published)) {
-      batch.forEach((pending, i) => pending.resolve(outcomes[i] ?? unavailable(undefined)));
+    if (published) {
+      batch.forEach((pending, i) => {
+        const o = outcomes[i] ?? unavailable(undefined);
+        pending.resolve(o.kind === 'committed' ? { ...o, published: true } : o);
+      });
     } else {
       // Each submitter's continuation sends its ack and broadcasts its op; the ack goes out a few
       // microtasks after the broadcast. Resolved all at once, op n+1's broadcast would overtake op

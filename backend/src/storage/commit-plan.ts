@@ -158,11 +158,12 @@ export function rolePairs(batches: readonly CommitBatchArgs[]): [string, string]
 
 /**
  * The statement reading the ops past each batch's head (at most MAX_NEWER + 1 per file, ascending),
- * given the `(file_id, head)` VALUES rows: one index probe per file, usually finding nothing.
+ * given a row source of `(file_id, head)` pairs (a VALUES list, or `unnest` of two arrays): one
+ * index probe per file, usually finding nothing.
  */
-export function newerSql(values: string): string {
+export function newerSql(pairs: string): string {
   return `SELECT h.file_id, o.version, o.op, o.author, o.client_id, o.seq, o.created_at
-    FROM (VALUES ${values}) AS h(file_id, head)
+    FROM ${pairs} AS h(file_id, head)
     CROSS JOIN LATERAL (
       SELECT f.version, f.op, f.author, f.client_id, f.seq, f.created_at
         FROM file_ops f

@@ -87,15 +87,6 @@ export class OpsRepo {
   }
 
   /**
-   * Commits one file's batch (a transaction of its own): `commitFiles` with one batch.
-   */
-  async commitBatch(args: CommitBatchArgs): Promise<CommitAttempt> {
-    const [attempt] = await this.commitFiles([args]);
-    if (!attempt) throw new Error('commitFiles answered no attempt');
-    return attempt;
-  }
-
-  /**
    * Commits the batches of several files in ONE transaction (group commit across files): locks
    * the files' rows, locks and reads the submitters' progress rows, reads their roles and the ops
    * past each caller's head, lets each batch's `decide` make its sequencing decisions in batch
@@ -127,9 +118,10 @@ export class OpsRepo {
   private async commitWithKnex(batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
     return this.db.transaction(async (trx) => {
       const fileIds = batches.map((b) => b.fileId).sort();
-      const locked = (await trx('files').whereIn('id', fileIds).orderBy('id', 'asc').forNoKeyUpdate().select('id')) as { id: string }[];
-      const live = batches.filter((b) => locked.some((r) => r.id === b.fileId));
-      const reads: CommitReads = { locked: new Set(locked.map((r) => r.id)), progress: [], roles: [], newer: [] };
+      const rows = (await trx('files').whereIn('id', fileIds).orderBy('id', 'asc').forNoKeyUpdate().select('id')) as { id: string }[];
+      const locked = new Set(rows.map((r) => r.id));
+      const live = batches.filter((b) => locked.has(b.fileId));
+      const reads: CommitReads = { locked, progress: [], roles: [], newer: [] };
       if (live.length > 0) {
         reads.progress = await trx('client_progress')
           .whereIn(['file_id', 'client_id'], progressPairs(live))
@@ -137,7 +129,7 @@ export class OpsRepo {
           .forUpdate()
           .select('file_id', 'client_id', 'last_seq', 'last_version', 'fenced_seq');
         reads.roles = await trx('room_participants').whereIn(['room_id', 'user_id'], rolePairs(live)).select('room_id', 'user_id', 'role');
-        reads.newer = rawRows(await trx.raw(newerSql(live.map(() => '(?::uuid, ?::integer)').join(', ')), live.flatMap((b) => [b.fileId, b.head])));
+        reads.newer = rawRows(await trx.raw(newerSql(`(VALUES ${live.map(() => '(?::uuid, ?::integer)').join(', ')})`), live.flatMap((b) => [b.fileId, b.head])));
       }
       const plan = planCommit(batches, reads);
       const createdAt = new Map<string, Date | string>();

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import {
   lastPerClient,
-  MAX_NEWER,
+  newerSql,
   planCommit,
   progressPairs,
   rolePairs,
@@ -14,7 +14,6 @@ import {
   settleAll,
   type CommitAttempt,
   type CommitBatchArgs,
-  type CommitPlan,
   type CommitReads,
   type InsertedRow,
   type ProgressRow,
@@ -25,74 +24,60 @@ import { isUuid } from './row-ids';
  * `commitFiles` on node-postgres in two round trips: the locks and reads go as one multi-statement
  * query that also opens the transaction, the writes as one that also commits. Each round trip is a
  * wake-up of the server process and of its PostgreSQL backend, which on a busy machine costs far
- * more than the statements themselves (see docs/benchmarks.md). Values are inlined as escaped
- * literals (a multi-statement query takes no parameters). The statements and their order are those
- * of the Knex path; in READ COMMITTED each statement of a multi-statement query takes a new
+ * more than the statements themselves (see docs/benchmarks.md). A multi-statement query takes no
+ * parameters, so it EXECUTEs statements prepared once per connection with array literals built
+ * below. The statements and their order are those of the Knex path; in READ COMMITTED each statement of a multi-statement query takes a new
  * snapshot, so the reads after the files' locks see every commit made before the locks were granted.
  */
 export async function commitPipelined(db: Knex, batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
   const conn = (await db.client.acquireConnection()) as PgConnection;
   try {
-    let results: PgResult[];
-    try {
-      await prepareOnce(conn);
-      const progress = progressPairs(batches);
-      const roles = rolePairs(batches);
-      results = asResults(
+    await prepareOnce(conn);
+    const progressIds = progressPairs(batches);
+    const roleIds = rolePairs(batches);
+    const [, locked, progress, roles, newer] = asResults(
+      await conn.query(
+        [
+          'BEGIN',
+          `EXECUTE collab_lock_files(${uuidArray(batches.map((b) => b.fileId))})`,
+          `EXECUTE collab_lock_progress(${uuidArray(progressIds.map(([f]) => f))}, ${textArray(progressIds.map(([, c]) => c))})`,
+          `EXECUTE collab_roles(${uuidArray(roleIds.map(([r]) => r))}, ${uuidArray(roleIds.map(([, u]) => u))})`,
+          `EXECUTE collab_newer(${uuidArray(batches.map((b) => b.fileId))}, ${intArray(batches.map((b) => b.head))})`,
+        ].join(';\n'),
+      ),
+      5,
+    ) as [PgResult, PgResult, PgResult, PgResult, PgResult];
+    const plan = planCommit(batches, {
+      locked: new Set((locked.rows as { id: string }[]).map((r) => r.id)),
+      progress: progress.rows as ProgressRow[],
+      roles: roles.rows as CommitReads['roles'],
+      newer: newer.rows as CommitReads['newer'],
+    });
+    const createdAt = new Map<string, Date | string>();
+    if (plan.rows.length === 0) {
+      await conn.query('COMMIT');
+    } else {
+      const rows = plan.rows;
+      const last = lastPerClient(rows);
+      const [inserted] = asResults(
         await conn.query(
           [
-            'BEGIN',
-            `EXECUTE collab_lock_files(${uuidArray(batches.map((b) => b.fileId))})`,
-            `EXECUTE collab_lock_progress(${uuidArray(progress.map(([f]) => f))}, ${textArray(progress.map(([, c]) => c))})`,
-            `EXECUTE collab_roles(${uuidArray(roles.map(([r]) => r))}, ${uuidArray(roles.map(([, u]) => u))})`,
-            `EXECUTE collab_newer(${uuidArray(batches.map((b) => b.fileId))}, ${intArray(batches.map((b) => b.head))})`,
+            `EXECUTE collab_insert_ops(${uuidArray(rows.map((r) => r.fileId))}, ${intArray(rows.map((r) => r.version))}, ${textArray(rows.map((r) => JSON.stringify(r.op)))}, ${uuidArray(rows.map((r) => r.userId))}, ${textArray(rows.map((r) => r.clientId))}, ${intArray(rows.map((r) => r.seq))})`,
+            `EXECUTE collab_upsert_progress(${uuidArray(last.map((r) => r.fileId))}, ${textArray(last.map((r) => r.clientId))}, ${intArray(last.map((r) => r.seq))}, ${intArray(last.map((r) => r.version))})`,
+            'COMMIT',
           ].join(';\n'),
         ),
-        5,
+        3,
       );
-    } catch (err) {
-      await rollback(conn, err);
-      throw err;
-    }
-    const [, locked, progress, roles, newer] = results as [PgResult, PgResult, PgResult, PgResult, PgResult];
-    let plan: CommitPlan;
-    try {
-      plan = planCommit(batches, {
-        locked: new Set((locked.rows as { id: string }[]).map((r) => r.id)),
-        progress: progress.rows as ProgressRow[],
-        roles: roles.rows as CommitReads['roles'],
-        newer: newer.rows as CommitReads['newer'],
-      });
-    } catch (err) {
-      await rollback(conn, err);
-      throw err;
-    }
-    const createdAt = new Map<string, Date | string>();
-    try {
-      if (plan.rows.length === 0) {
-        await conn.query('COMMIT');
-      } else {
-        const rows = plan.rows;
-        const last = lastPerClient(rows);
-        const written = asResults(
-          await conn.query(
-            [
-              `EXECUTE collab_insert_ops(${uuidArray(rows.map((r) => r.fileId))}, ${intArray(rows.map((r) => r.version))}, ${textArray(rows.map((r) => JSON.stringify(r.op)))}, ${uuidArray(rows.map((r) => r.userId))}, ${textArray(rows.map((r) => r.clientId))}, ${intArray(rows.map((r) => r.seq))})`,
-              `EXECUTE collab_upsert_progress(${uuidArray(last.map((r) => r.fileId))}, ${textArray(last.map((r) => r.clientId))}, ${intArray(last.map((r) => r.seq))}, ${intArray(last.map((r) => r.version))})`,
-              'COMMIT',
-            ].join(';\n'),
-          ),
-          3,
-        );
-        for (const row of (written[0] as PgResult).rows as InsertedRow[]) createdAt.set(rowKey(row.file_id, Number(row.version)), row.created_at);
-      }
-    } catch (err) {
-      // A failed statement skips the rest of the query (the COMMIT included): roll back. If the
-      // connection itself failed, the outcome is unknown and the caller acknowledges nothing.
-      await rollback(conn, err);
-      throw err;
+      for (const row of (inserted as PgResult).rows as InsertedRow[]) createdAt.set(rowKey(row.file_id, Number(row.version)), row.created_at);
     }
     return settleAll(batches, plan, createdAt);
+  } catch (err) {
+    // Whatever failed (a statement, which skips the rest of its query, the COMMIT included; a
+    // decision; the connection): roll back. If the connection itself failed, the outcome is
+    // unknown and the caller acknowledges nothing.
+    await rollback(conn, err);
+    throw err;
   } finally {
     await db.client.releaseConnection(conn);
   }
@@ -113,17 +98,7 @@ const PREPARED = [
   `PREPARE collab_roles(uuid[], uuid[]) AS
      SELECT room_id, user_id, role FROM room_participants
       WHERE (room_id, user_id) IN (SELECT * FROM unnest($1, $2))`,
-  `PREPARE collab_newer(uuid[], integer[]) AS
-     SELECT h.file_id, o.version, o.op, o.author, o.client_id, o.seq, o.created_at
-       FROM unnest($1, $2) AS h(file_id, head)
-       CROSS JOIN LATERAL (
-         SELECT f.version, f.op, f.author, f.client_id, f.seq, f.created_at
-           FROM file_ops f
-          WHERE f.file_id = h.file_id AND f.version > h.head
-          ORDER BY f.version ASC
-          LIMIT ${MAX_NEWER + 1}
-       ) o
-      ORDER BY h.file_id, o.version`,
+  `PREPARE collab_newer(uuid[], integer[]) AS ${newerSql('unnest($1, $2)')}`,
   `PREPARE collab_insert_ops(uuid[], integer[], jsonb[], uuid[], text[], bigint[]) AS
      INSERT INTO file_ops (file_id, version, op, author, client_id, seq)
      SELECT * FROM unnest($1, $2, $3, $4, $5, $6)
