@@ -14,18 +14,13 @@ import {
   localText,
   replaceOp,
   step,
-  type CommittedOp,
   type SyncEffect,
   type SyncEvent,
   type SyncState,
 } from '@collab/protocol';
 import { FileSync, type CollabConnection, type SyncCore } from '@collab/client';
 import type { LatencySink } from './latency';
-
-/** The key of a submission in the latency tracker. */
-export function opKey(clientId: string, seq: number): string {
-  return `${clientId}:${seq}`;
-}
+import type { SentOp } from './op-ledger';
 
 /** A file open in a bench client. */
 export class BenchDoc implements SyncCore {
@@ -37,11 +32,9 @@ export class BenchDoc implements SyncCore {
   /** Keystroke times not yet part of a submission. */
   private typedAt: number[] = [];
   /** Our submissions: seq → first send time and keystrokes folded in. */
-  private readonly sent = new Map<number, { at: number; keystrokes: number; measured: boolean }>();
+  private readonly sent = new Map<number, SentOp>();
   /** The range of the last gap fetch, to tell whether our own pending ack was the "gap". */
   private lastFetch: { from: number; to: number } | undefined;
-  /** Other clients' ops received but not yet applied: version → key. */
-  private readonly heard = new Map<number, string>();
 
   constructor(
     connection: CollabConnection,
@@ -89,13 +82,12 @@ export class BenchDoc implements SyncCore {
       this.tracker.counts.add('gapFetchesForOwnAck');
       this.lastFetch = undefined;
     }
-    if (event.type === 'remote') this.hear(event.op);
-    else if (event.type === 'fetched' || event.type === 'reconnect') for (const op of event.ops) this.hear(op);
     const before = this.state.version;
     const { state, effects } = step(this.state, event);
     this.state = state;
     const now = performance.now();
     const rest: SyncEffect[] = [];
+    let own = -1; // the version our own op became, when this step confirmed it
     for (const effect of effects) {
       switch (effect.type) {
         case 'apply':
@@ -106,8 +98,8 @@ export class BenchDoc implements SyncCore {
           if (!this.sent.has(seq)) {
             // A first send: the keystrokes typed since the previous submission are folded into it.
             const typed = this.typedAt.splice(0);
-            const measured = this.tracker.submitted(opKey(this.clientId, seq), this.fileId, now, typed[0] ?? now, typed.length);
-            this.sent.set(seq, { at: now, keystrokes: typed.length, measured });
+            const measured = this.tracker.submitted(typed.length);
+            this.sent.set(seq, { sentAt: now, typedAt: typed[0] ?? now, keystrokes: typed.length, measured });
           } else {
             this.tracker.counts.add('resent');
           }
@@ -116,7 +108,8 @@ export class BenchDoc implements SyncCore {
         case 'acked': {
           const s = this.sent.get(effect.seq);
           this.sent.delete(effect.seq);
-          if (s) this.tracker.acked(now, s.at, s.keystrokes, s.measured);
+          own = effect.version;
+          if (s) this.tracker.acked(this.fileId, effect.version, now, s);
           if (this.onAcked) queueMicrotask(this.onAcked);
           break;
         }
@@ -139,20 +132,7 @@ export class BenchDoc implements SyncCore {
       }
       rest.push(effect);
     }
-    if (this.state.version > before) this.appliedUpTo(before, this.state.version, now);
+    if (this.state.version > before) this.tracker.applied(this.fileId, before, this.state.version, own, now);
     return rest;
-  }
-
-  private hear(op: CommittedOp): void {
-    if (op.clientId !== this.clientId && op.version > this.state.version) this.heard.set(op.version, opKey(op.clientId, op.seq));
-  }
-
-  private appliedUpTo(from: number, to: number, now: number): void {
-    if (this.heard.size === 0) return;
-    for (const [version, key] of this.heard) {
-      if (version <= from || version > to) continue;
-      this.heard.delete(version);
-      this.tracker.applied(key, now);
-    }
   }
 }

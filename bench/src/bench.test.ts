@@ -73,22 +73,41 @@ describe('bench: load tool', function () {
     m.addSubscribers('f', 1); // thread 0: the submitter
     m.addSubscribers('f', 2); // thread 1: two receivers
     m.addSubscribers('g', 1);
-    const sub = (key: string, measured: boolean) => ({ key, fileId: 'f', sentAt: 1000, typedAt: 990, keystrokes: 2, measured });
-    // One receiver of thread 1 applied it before the submitter's batch arrived: not a sample yet.
-    m.add({ submissions: [], applies: [{ key: 'a:1', count: 1, lastAt: 1040 }], acks: [] });
-    m.add({ submissions: [sub('a:1', true)], applies: [], acks: [12] });
+    const sub = (version: number, measured: boolean) => ({ fileId: 'f', version, sentAt: 1000, typedAt: 990, keystrokes: 2, measured });
+    // One receiver of thread 1 applied version 7 before the submitter's ack was reported: not a sample yet.
+    m.add({ submissions: [], applies: [{ fileId: 'f', version: 7, count: 1, lastAt: 1040 }], acks: [] });
+    m.add({ submissions: [sub(7, true)], applies: [], acks: [12] });
     assert.equal(m.endToEnd.count, 0);
     assert.equal(m.incomplete(), 1);
     // The last receiver (an earlier apply time, a later batch): max(apply) − submit.
-    m.add({ submissions: [], applies: [{ key: 'a:1', count: 1, lastAt: 1025 }], acks: [] });
+    m.add({ submissions: [], applies: [{ fileId: 'f', version: 7, count: 1, lastAt: 1025 }], acks: [] });
     assert.deepEqual(m.endToEnd.summary(), { n: 1, p50: 40, p95: 40, p99: 40, max: 40, mean: 40 });
     assert.equal(m.typedToApplied.summary()?.max, 50);
     assert.equal(m.ack.summary()?.max, 12);
     assert.equal(m.incomplete(), 0);
     // A warm-up submission completes without a sample; a file with no other client is not tracked.
-    m.add({ submissions: [sub('a:2', false), { ...sub('b:1', true), fileId: 'g' }], applies: [{ key: 'a:2', count: 2, lastAt: 1100 }], acks: [] });
+    m.add({ submissions: [sub(8, false), { ...sub(1, true), fileId: 'g' }], applies: [{ fileId: 'f', version: 8, count: 2, lastAt: 1100 }], acks: [] });
     assert.equal(m.endToEnd.count, 1);
     assert.equal(m.incomplete(), 0);
+  });
+
+  it('bench latency tracker samples an op when every other client has applied its version', () => {
+    const t = new LatencyTracker();
+    for (let i = 0; i < 3; i++) t.addSubscriber('f'); // the submitter A, and B and C
+    t.startMeasuring();
+    assert.equal(t.submitted(1), true);
+    t.applied('f', 3, 5, -1, 110); // B applies versions 4 and 5
+    t.applied('f', 3, 5, 5, 105); // A passes 4, and 5 is its own op: not an apply by another client
+    t.acked('f', 5, 108, { sentAt: 100, typedAt: 95, keystrokes: 1, measured: true });
+    assert.equal(t.endToEnd.count, 0, 'C has not applied version 5 yet');
+    assert.equal(t.incomplete(), 1);
+    t.applied('f', 4, 6, -1, 130); // C applies 5 and 6
+    assert.deepEqual(t.endToEnd.summary(), { n: 1, p50: 30, p95: 30, p99: 30, max: 30, mean: 30 });
+    assert.equal(t.typedToApplied.summary()?.max, 35);
+    assert.equal(t.ack.summary()?.max, 8);
+    assert.equal(t.incomplete(), 0);
+    t.submitted(2);
+    assert.equal(t.incomplete(), 1, 'a measured submission without an ack is incomplete');
   });
 
   it('bench convergence judge compares clients across threads by text hash', () => {

@@ -1,12 +1,14 @@
 /**
- * End-to-end latency of committed ops, measured inside the bench process: each submission is keyed
- * by `(clientId, seq)` with the time it was first sent; every other client that has the file open
- * reports when it applied that op; the sample is taken when the last of them did.
+ * End-to-end latency of committed ops, measured inside the bench process: each submission is
+ * known by the time it was first sent and, once acknowledged, the version it became; every other
+ * client that has the file open reports when it applied that version; the sample is taken when
+ * the last of them did (`OpLedger`).
  *
  * All clients live in this process, so one clock (performance.now) serves both ends; the figure
  * includes the bench's own event-loop delays, which the report gives separately. With `--threads N`
  * the same rule is applied across worker threads by `LatencyMerge` (thread-merge.ts).
  */
+import { OpLedger, type SentOp } from './op-ledger';
 import { Counter, Samples } from './stats';
 
 /** What a client's open documents report to (the in-process tracker, or a worker thread's batcher). */
@@ -14,9 +16,12 @@ export interface LatencySink {
   readonly counts: Counter;
   readonly inWindow: boolean;
   addSubscriber(fileId: string): void;
-  submitted(key: string, fileId: string, sentAt: number, typedAt: number, keystrokes: number): boolean;
-  acked(now: number, sentAt: number, keystrokes: number, measured: boolean): void;
-  applied(key: string, now: number): void;
+  /** A first send of `keystrokes` keystrokes; returns whether it is inside the measurement window. */
+  submitted(keystrokes: number): boolean;
+  /** The submitter's op `sent` was acknowledged at `now` as `version` of `fileId`. */
+  acked(fileId: string, version: number, now: number, sent: SentOp): void;
+  /** A client applied versions `from + 1 .. to` of `fileId` at `now`; `own` is its own op among them, or -1. */
+  applied(fileId: string, from: number, to: number, own: number, now: number): void;
   error(code: string): void;
 }
 
@@ -30,20 +35,16 @@ export interface LatencyResults {
   incomplete(): number;
 }
 
-interface PendingOp {
-  readonly sentAt: number;
-  /** When the first keystroke folded into this submission was typed. */
-  readonly typedAt: number;
-  /** Other subscribers that have not applied it yet. */
-  remaining: number;
-  /** Submitted inside the measurement window (warm-up ops are tracked but not sampled). */
-  readonly measured: boolean;
-}
-
 /** Shared by every client of a run. */
 export class LatencyTracker implements LatencySink, LatencyResults {
-  private readonly pending = new Map<string, PendingOp>();
   private readonly subscribers = new Map<string, number>();
+  private readonly ledger = new OpLedger(
+    (fileId) => this.subscribers.get(fileId) ?? 0,
+    (op, lastAt) => {
+      this.endToEnd.add(lastAt - op.sentAt);
+      this.typedToApplied.add(lastAt - op.typedAt);
+    },
+  );
   private measuring = false;
   /** Submit (first send) → applied by the last other subscriber. */
   readonly endToEnd = new Samples();
@@ -76,34 +77,27 @@ export class LatencyTracker implements LatencySink, LatencyResults {
     this.measuring = false;
   }
 
-  /** A client sent submission `key` for the first time; returns whether it is inside the window. */
-  submitted(key: string, fileId: string, sentAt: number, typedAt: number, keystrokes: number): boolean {
-    const others = (this.subscribers.get(fileId) ?? 1) - 1;
+  /** A first send; returns whether it is inside the window. */
+  submitted(keystrokes: number): boolean {
     if (this.measuring) {
       this.counts.add('submitted');
       this.counts.add('keystrokesSubmitted', keystrokes);
     }
-    if (others > 0) this.pending.set(key, { sentAt, typedAt, remaining: others, measured: this.measuring });
     return this.measuring;
   }
 
-  /** The submitter got the ack of a submission sent at `sentAt` (`measured`: sent inside the window). */
-  acked(now: number, sentAt: number, keystrokes: number, measured: boolean): void {
-    if (!measured) return;
-    this.ack.add(now - sentAt);
+  /** The submitter got the ack of `sent`, committed as `version` of `fileId`. */
+  acked(fileId: string, version: number, now: number, sent: SentOp): void {
+    this.ledger.submission(fileId, version, sent);
+    if (!sent.measured) return;
+    this.ack.add(now - sent.sentAt);
     this.counts.add('acked');
-    this.counts.add('keystrokesAcked', keystrokes);
+    this.counts.add('keystrokesAcked', sent.keystrokes);
   }
 
-  /** Another subscriber applied `key`. */
-  applied(key: string, now: number): void {
-    const p = this.pending.get(key);
-    if (!p) return;
-    if (--p.remaining > 0) return;
-    this.pending.delete(key);
-    if (!p.measured) return;
-    this.endToEnd.add(now - p.sentAt);
-    this.typedToApplied.add(now - p.typedAt);
+  /** A client applied versions `from + 1 .. to` of `fileId` (its own op `own` excepted). */
+  applied(fileId: string, from: number, to: number, own: number, now: number): void {
+    this.ledger.appliedRange(fileId, from, to, own, 1, now);
   }
 
   /** True inside the measurement window. */
@@ -116,10 +110,13 @@ export class LatencyTracker implements LatencySink, LatencyResults {
     this.errors.add(code);
   }
 
-  /** Measured ops that some subscriber has not applied (should be 0 after a converged run). */
+  /** Measured ops not acknowledged, or acknowledged and not applied by some other subscriber (0 after a converged run). */
   incomplete(): number {
-    let n = 0;
-    for (const p of this.pending.values()) if (p.measured) n++;
-    return n;
+    return unacked(this.counts) + this.ledger.incomplete();
   }
+}
+
+/** Measured submissions without an ack (from the window's counts). */
+export function unacked(counts: Counter): number {
+  return Math.max(0, (counts.counts.get('submitted') ?? 0) - (counts.counts.get('acked') ?? 0));
 }

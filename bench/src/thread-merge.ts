@@ -1,30 +1,26 @@
 /**
  * Merges the latency records of clients living in several worker threads. Times are absolute
  * (`performance.timeOrigin + performance.now()`, one clock for every thread of the process). The
- * submitter's thread reports each submission; every thread reports, per key, how many of its
- * clients applied it and the latest apply time. A sample completes when the applies reach the
- * file's clients − 1 (all other clients, whatever their thread): end-to-end = last apply − submit,
- * as in the single-thread `LatencyTracker`. Records may arrive in any order across threads.
+ * submitter's thread reports each acknowledged submission with its version; every thread reports,
+ * per file and version, how many of its clients applied it and the latest apply time. `OpLedger`
+ * completes a sample when the applies reach the file's clients − 1 (all other clients, whatever
+ * their thread), as in the single-thread `LatencyTracker`, whatever order the records arrive in.
  */
-import type { LatencyResults } from './latency';
+import { unacked, type LatencyResults } from './latency';
+import { OpLedger, type SentOp } from './op-ledger';
 import { Counter, Samples } from './stats';
 
-/** A first send, reported by the submitter's thread. */
-export interface SubmissionRecord {
-  readonly key: string;
+/** An acknowledged submission, reported by the submitter's thread (times absolute, in ms). */
+export interface SubmissionRecord extends SentOp {
   readonly fileId: string;
-  /** Absolute time (ms) of the first send. */
-  readonly sentAt: number;
-  /** Absolute time (ms) of the first keystroke folded into it. */
-  readonly typedAt: number;
-  readonly keystrokes: number;
-  /** Sent inside the measurement window. */
-  readonly measured: boolean;
+  /** The version it was committed as. */
+  readonly version: number;
 }
 
-/** Applies of one key in one thread since its last batch. */
+/** Applies of one version of one file in one thread since its last batch. */
 export interface ApplyRecord {
-  readonly key: string;
+  readonly fileId: string;
+  readonly version: number;
   /** Clients of this thread that applied it. */
   readonly count: number;
   /** Absolute time (ms) of the latest of those applies. */
@@ -39,12 +35,6 @@ export interface LatencyBatch {
   readonly acks: number[];
 }
 
-interface Entry {
-  submission: SubmissionRecord | undefined;
-  applied: number;
-  lastAt: number;
-}
-
 /** The main thread's merge of every worker's batches. */
 export class LatencyMerge implements LatencyResults {
   readonly endToEnd = new Samples();
@@ -55,7 +45,13 @@ export class LatencyMerge implements LatencyResults {
   /** Merged from the workers' final reports. */
   readonly counts = new Counter();
   private readonly subscribers = new Map<string, number>();
-  private readonly entries = new Map<string, Entry>();
+  private readonly ledger = new OpLedger(
+    (fileId) => this.subscribers.get(fileId) ?? 0,
+    (op, lastAt) => {
+      this.endToEnd.add(lastAt - op.sentAt);
+      this.typedToApplied.add(lastAt - op.typedAt);
+    },
+  );
 
   /** Records that `n` more clients (in some thread) have `fileId` open. */
   addSubscribers(fileId: string, n: number): void {
@@ -65,42 +61,12 @@ export class LatencyMerge implements LatencyResults {
   /** Takes one batch of one thread. */
   add(batch: LatencyBatch): void {
     for (const a of batch.acks) this.ack.add(a);
-    for (const s of batch.submissions) {
-      if ((this.subscribers.get(s.fileId) ?? 1) - 1 <= 0) continue;
-      const e = this.entry(s.key);
-      e.submission = s;
-      this.settle(s.key, e);
-    }
-    for (const a of batch.applies) {
-      const e = this.entry(a.key);
-      e.applied += a.count;
-      e.lastAt = Math.max(e.lastAt, a.lastAt);
-      this.settle(a.key, e);
-    }
+    for (const s of batch.submissions) this.ledger.submission(s.fileId, s.version, s);
+    for (const a of batch.applies) this.ledger.applied(a.fileId, a.version, a.count, a.lastAt);
   }
 
-  /** Measured submissions that some other client has not applied (should be 0 after a converged run). */
+  /** Measured ops not acknowledged, or not applied by some other client (0 after a converged run; call after the final reports). */
   incomplete(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.submission?.measured) n++;
-    return n;
-  }
-
-  private entry(key: string): Entry {
-    let e = this.entries.get(key);
-    if (!e) {
-      e = { submission: undefined, applied: 0, lastAt: -Infinity };
-      this.entries.set(key, e);
-    }
-    return e;
-  }
-
-  private settle(key: string, e: Entry): void {
-    const s = e.submission;
-    if (!s || e.applied < (this.subscribers.get(s.fileId) ?? 1) - 1) return;
-    this.entries.delete(key);
-    if (!s.measured) return;
-    this.endToEnd.add(e.lastAt - s.sentAt);
-    this.typedToApplied.add(e.lastAt - s.typedAt);
+    return unacked(this.counts) + this.ledger.incomplete();
   }
 }

@@ -1,9 +1,11 @@
 /**
  * The latency sink of a worker thread: counts and errors stay local (sent in the final report);
- * submissions, applies (aggregated per key) and ack durations are batched with absolute times and
- * posted to the main thread every `batchMs`, where `LatencyMerge` completes the samples.
+ * acknowledged submissions, applies (aggregated per file and version) and ack durations are
+ * batched with absolute times and posted to the main thread every `batchMs`, where `LatencyMerge`
+ * completes the samples.
  */
 import type { LatencySink } from './latency';
+import type { SentOp } from './op-ledger';
 import { Counter } from './stats';
 import type { ApplyRecord, LatencyBatch, SubmissionRecord } from './thread-merge';
 
@@ -20,7 +22,8 @@ export class ThreadTracker implements LatencySink {
   readonly subscribers = new Map<string, number>();
   private measuring = false;
   private submissions: SubmissionRecord[] = [];
-  private applies = new Map<string, { count: number; lastAt: number }>();
+  /** fileId → version → clients of this thread that applied it, and the latest time. */
+  private applies = new Map<string, Map<number, { count: number; lastAt: number }>>();
   private acks: number[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -42,7 +45,9 @@ export class ThreadTracker implements LatencySink {
   takeBatch(): LatencyBatch | undefined {
     if (this.submissions.length === 0 && this.applies.size === 0 && this.acks.length === 0) return undefined;
     const applies: ApplyRecord[] = [];
-    for (const [key, a] of this.applies) applies.push({ key, count: a.count, lastAt: a.lastAt });
+    for (const [fileId, versions] of this.applies) {
+      for (const [version, a] of versions) applies.push({ fileId, version, count: a.count, lastAt: a.lastAt });
+    }
     const batch = { submissions: this.submissions, applies, acks: this.acks };
     this.submissions = [];
     this.applies = new Map();
@@ -70,31 +75,39 @@ export class ThreadTracker implements LatencySink {
   }
 
   /** A first send; returns whether it is inside the window. */
-  submitted(key: string, fileId: string, sentAt: number, typedAt: number, keystrokes: number): boolean {
+  submitted(keystrokes: number): boolean {
     if (this.measuring) {
       this.counts.add('submitted');
       this.counts.add('keystrokesSubmitted', keystrokes);
     }
-    this.submissions.push({ key, fileId, sentAt: absoluteTime(sentAt), typedAt: absoluteTime(typedAt), keystrokes, measured: this.measuring });
     return this.measuring;
   }
 
-  /** The submitter got its ack (same thread: the duration is taken here). */
-  acked(now: number, sentAt: number, keystrokes: number, measured: boolean): void {
-    if (!measured) return;
-    this.acks.push(now - sentAt);
+  /** The submitter got its ack (same thread: the ack duration is taken here). */
+  acked(fileId: string, version: number, now: number, sent: SentOp): void {
+    this.submissions.push({ fileId, version, sentAt: absoluteTime(sent.sentAt), typedAt: absoluteTime(sent.typedAt), keystrokes: sent.keystrokes, measured: sent.measured });
+    if (!sent.measured) return;
+    this.acks.push(now - sent.sentAt);
     this.counts.add('acked');
-    this.counts.add('keystrokesAcked', keystrokes);
+    this.counts.add('keystrokesAcked', sent.keystrokes);
   }
 
-  /** A client of this thread applied another client's op `key`. */
-  applied(key: string, now: number): void {
+  /** A client of this thread applied versions `from + 1 .. to` of `fileId` (its own op `own` excepted). */
+  applied(fileId: string, from: number, to: number, own: number, now: number): void {
     const at = absoluteTime(now);
-    const a = this.applies.get(key);
-    if (a) {
-      a.count++;
-      if (at > a.lastAt) a.lastAt = at;
-    } else this.applies.set(key, { count: 1, lastAt: at });
+    let versions = this.applies.get(fileId);
+    if (!versions) {
+      versions = new Map();
+      this.applies.set(fileId, versions);
+    }
+    for (let v = from + 1; v <= to; v++) {
+      if (v === own) continue;
+      const a = versions.get(v);
+      if (a) {
+        a.count++;
+        if (at > a.lastAt) a.lastAt = at;
+      } else versions.set(v, { count: 1, lastAt: at });
+    }
   }
 
   /** A client saw an error effect (by code). */

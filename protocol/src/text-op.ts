@@ -142,26 +142,28 @@ export function replaceOp(length: number, offset: number, deleteCount: number, t
 
 /** Applies `op` to `text`; throws `OP_BASE_LENGTH_MISMATCH` when the op does not span the text. */
 export function apply(op: TextOp, text: string): string {
-  const expected = baseLength(op);
-  if (expected !== text.length) {
-    throw new ProtocolError(
-      ErrorCode.OP_BASE_LENGTH_MISMATCH,
-      `operation base length ${expected} differs from text length ${text.length}`,
-    );
-  }
-  const pieces: string[] = [];
+  // One pass: `pos` ends at the op's base length, checked before the result is returned. Plain
+  // concatenation lets V8 build a rope, flattened once by the next read: cheaper than join().
+  let out = '';
   let pos = 0;
-  for (const c of op) {
+  for (let i = 0; i < op.length; i++) {
+    const c = op[i] as Component;
     if (typeof c === 'string') {
-      pieces.push(c);
+      out += c;
     } else if (c > 0) {
-      pieces.push(text.slice(pos, pos + c));
+      out += text.slice(pos, pos + c);
       pos += c;
     } else {
       pos -= c;
     }
   }
-  return pieces.join('');
+  if (pos !== text.length) {
+    throw new ProtocolError(
+      ErrorCode.OP_BASE_LENGTH_MISMATCH,
+      `operation base length ${pos} differs from text length ${text.length}`,
+    );
+  }
+  return out;
 }
 
 /** One replacement of an operation, in base-text offsets: remove `remove` units at `at`, insert `insert` there. */
