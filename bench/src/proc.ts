@@ -44,13 +44,17 @@ export function memory(pid: number): { rss: number; hwm: number } | undefined {
   }
 }
 
-/** Busy and total CPU ticks of the whole machine (first line of /proc/stat). */
-export function machineTicks(): { busy: number; total: number } {
+/**
+ * CPU ticks of the whole machine (first line of /proc/stat): busy (everything but idle and iowait,
+ * steal included), total, and steal (time the hypervisor ran someone else while our vCPU wanted
+ * to run: on a shared host, the reason the same run goes faster or slower from one hour to the next).
+ */
+export function machineTicks(): { busy: number; total: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: v[7] ?? 0 };
 }
 
 /** Pids whose command line contains every one of `needles` (e.g. the PostgreSQL backends of one database). */
@@ -96,6 +100,7 @@ export interface CpuMark {
   readonly groups: ReadonlyMap<string, number>;
   readonly machineBusy: number;
   readonly machineTotal: number;
+  readonly machineSteal: number;
 }
 
 /** CPU used between two marks, in seconds, per group, with the machine's busy time and the rest. */
@@ -104,8 +109,10 @@ export interface CpuUsage {
   readonly groups: Record<string, number>;
   /** CPU seconds the whole machine was busy. */
   readonly machineBusySeconds: number;
-  /** Busy time not accounted to any group: other people's work on the same cores. */
+  /** Busy time not accounted to any group: other people's work on the same cores, the kernel's softirqs, and steal. */
   readonly otherSeconds: number;
+  /** CPU seconds the hypervisor gave to other guests while ours wanted to run (part of `otherSeconds`). */
+  readonly stealSeconds: number;
   /** Cores of the machine. */
   readonly cores: number;
 }
@@ -170,7 +177,7 @@ export class ProcSampler {
       groups.set(name, sum / hz);
     }
     const m = machineTicks();
-    return { at: performance.now(), groups, machineBusy: m.busy / hz, machineTotal: m.total / hz };
+    return { at: performance.now(), groups, machineBusy: m.busy / hz, machineTotal: m.total / hz, machineSteal: m.steal / hz };
   }
 
   /** CPU used between two marks. */
@@ -188,6 +195,7 @@ export class ProcSampler {
       groups,
       machineBusySeconds: Math.round(busy * 100) / 100,
       otherSeconds: Math.round(Math.max(0, busy - ours) * 100) / 100,
+      stealSeconds: Math.round((to.machineSteal - from.machineSteal) * 100) / 100,
       cores,
     };
   }

@@ -46,7 +46,7 @@ export function resourceRows(w: WindowFigures, env: RunEnv): Rows {
   const cpu = Object.entries(w.cpu.groups).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
   const rss = Object.entries(w.peakRssMb).filter(([k]) => k !== 'postgresShared').map(([k, v]) => `${k} ${v}`).join(', ');
   return [
-    ['CPU seconds', `${cpu}; other processes ${w.cpu.otherSeconds.toFixed(2)} (over ${w.cpu.wallSeconds} s wall, ${w.cpu.cores} cores)`],
+    ['CPU seconds', `${cpu}; other processes ${w.cpu.otherSeconds.toFixed(2)}, of which steal ${w.cpu.stealSeconds.toFixed(2)} (over ${w.cpu.wallSeconds} s wall, ${w.cpu.cores} cores)`],
     ['peak RSS (MB)', rss],
     ...(w.postgres
       ? ([['PostgreSQL', `${w.postgres.commits} commits, ${w.postgres.rollbacks} rollbacks, ${w.postgres.rowsInserted} rows inserted, ${w.postgres.rowsUpdated} updated, ${w.postgres.rowsFetched} fetched`]] as Rows)

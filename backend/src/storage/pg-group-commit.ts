@@ -35,18 +35,21 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
     await prepareOnce(conn);
     const progressIds = progressPairs(batches);
     const roleIds = rolePairs(batches);
-    const [, locked, progress, roles, newer] = asResults(
+    const [, , locked, progress, roles, newer] = asResults(
       await conn.query(
         [
           'BEGIN',
+          // Plan each statement once per connection: these arguments never call for another plan,
+          // and re-planning them at every commit cost PostgreSQL more CPU than running them.
+          'SET LOCAL plan_cache_mode = force_generic_plan',
           `EXECUTE collab_lock_files(${uuidArray(batches.map((b) => b.fileId))})`,
           `EXECUTE collab_lock_progress(${uuidArray(progressIds.map(([f]) => f))}, ${textArray(progressIds.map(([, c]) => c))})`,
           `EXECUTE collab_roles(${uuidArray(roleIds.map(([r]) => r))}, ${uuidArray(roleIds.map(([, u]) => u))})`,
           `EXECUTE collab_newer(${uuidArray(batches.map((b) => b.fileId))}, ${intArray(batches.map((b) => b.head))})`,
         ].join(';\n'),
       ),
-      5,
-    ) as [PgResult, PgResult, PgResult, PgResult, PgResult];
+      6,
+    ) as [PgResult, PgResult, PgResult, PgResult, PgResult, PgResult];
     const plan = planCommit(batches, {
       locked: new Set((locked.rows as { id: string }[]).map((r) => r.id)),
       progress: progress.rows as ProgressRow[],
@@ -91,13 +94,23 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
 const PREPARED = [
   `PREPARE collab_lock_files(uuid[]) AS
      SELECT id FROM files WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
+  // Keys first, each looked up through the primary key: a generic plan of `(a, b) IN (unnest …)`
+  // hash-joins a sequential scan of the whole table. (FOR UPDATE, or LIMIT 1 on a primary-key
+  // lookup, keeps the planner from flattening the lateral subquery back into that join.) The
+  // keys are sorted and a nested loop visits them in that order, so the progress rows are still
+  // locked in (file, client) order.
   `PREPARE collab_lock_progress(uuid[], text[]) AS
-     SELECT file_id, client_id, last_seq, last_version, fenced_seq FROM client_progress
-      WHERE (file_id, client_id) IN (SELECT * FROM unnest($1, $2))
-      ORDER BY file_id, client_id FOR UPDATE`,
+     SELECT p.file_id, p.client_id, p.last_seq, p.last_version, p.fenced_seq
+       FROM (SELECT * FROM unnest($1, $2) AS k(file_id, client_id) ORDER BY file_id, client_id) k
+       CROSS JOIN LATERAL (
+         SELECT * FROM client_progress c WHERE c.file_id = k.file_id AND c.client_id = k.client_id FOR UPDATE
+       ) p`,
   `PREPARE collab_roles(uuid[], uuid[]) AS
-     SELECT room_id, user_id, role FROM room_participants
-      WHERE (room_id, user_id) IN (SELECT * FROM unnest($1, $2))`,
+     SELECT p.room_id, p.user_id, p.role
+       FROM unnest($1, $2) AS k(room_id, user_id)
+       CROSS JOIN LATERAL (
+         SELECT * FROM room_participants r WHERE r.room_id = k.room_id AND r.user_id = k.user_id LIMIT 1
+       ) p`,
   `PREPARE collab_newer(uuid[], integer[]) AS ${newerSql('unnest($1, $2)')}`,
   `PREPARE collab_insert_ops(uuid[], integer[], jsonb[], uuid[], text[], bigint[]) AS
      INSERT INTO file_ops (file_id, version, op, author, client_id, seq)

@@ -25,7 +25,7 @@ export function commonFields(env: RunEnv, w: WindowFigures, seed: number): Recor
     machine: env.machine(),
     servers: { nodes: env.urls.length, database: env.servers.database, spawned: env.servers.nodes.some((n) => n.pid !== undefined), balancer: env.servers.apiUrl !== env.urls[0] ? 'nginx' : 'none' },
     build: env.build,
-    cpuSeconds: { ...w.cpu.groups, other: w.cpu.otherSeconds, machineBusy: w.cpu.machineBusySeconds, wall: w.cpu.wallSeconds },
+    cpuSeconds: { ...w.cpu.groups, other: w.cpu.otherSeconds, steal: w.cpu.stealSeconds, machineBusy: w.cpu.machineBusySeconds, wall: w.cpu.wallSeconds },
     peakRssMb: w.peakRssMb,
     postgres: w.postgres,
     benchEventLoopMs: w.benchEventLoopMs,
