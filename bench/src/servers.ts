@@ -168,7 +168,7 @@ async function spawnTopology(options: SpawnOptions): Promise<Servers> {
       databaseUrl,
       redisUrl: options.redisUrl,
       logLevel: options.logLevel ?? 'warn',
-      ...(options.profileDir ? { nodeEnv: () => ({ NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.profileDir}` }) } : {}),
+      ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
     });
   } catch (err) {
     await dropScratchDatabase(options.pgAdminUrl, scratchDb);

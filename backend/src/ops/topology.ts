@@ -33,6 +33,8 @@ export interface TopologyOptions {
   readonly port?: number;
   /** Extra environment of node `i` (fault injection: `COLLAB_FAULTS=1`, ...). */
   readonly nodeEnv?: (index: number) => Readonly<Record<string, string>>;
+  /** Node.js flags for every node, before the script (`--cpu-prof` is refused in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
   /** The nodes' `LOG_LEVEL`. @default 'warn' */
   readonly logLevel?: string;
   /** Where configuration, logs and data go. @default a new directory under the OS temp dir */
@@ -118,6 +120,7 @@ class NodeProcess implements TopologyNode {
     readonly port: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logFile: string,
+    private readonly nodeArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -133,7 +136,7 @@ class NodeProcess implements TopologyNode {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [MAIN], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.nodeArgs, MAIN], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const record = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
@@ -199,7 +202,7 @@ export class Topology {
           LOG_LEVEL: options.logLevel ?? 'warn',
           ...options.nodeEnv?.(i),
         };
-        const node = new NodeProcess(i, port, env, path.join(dir, `node${i}.log`));
+        const node = new NodeProcess(i, port, env, path.join(dir, `node${i}.log`), options.nodeArgs);
         processes.push(node);
         await node.start();
       }
