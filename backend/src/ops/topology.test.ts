@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Random, seedFromEnv } from '@collab/protocol/dist/test-support/random';
 import { CollabClient, type FileDoc } from '@collab/client';
@@ -110,12 +111,16 @@ describe('topology: two server processes behind nginx, under faults', function (
   it('a node crashing between commit and broadcast: the others repair the gap, and the submitter’s resend through nginx is acknowledged as a duplicate with the original version', async function () {
     this.timeout(60_000);
     const { pg, redisUrl } = services();
+    const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-topology-prof-'));
     topology = await Topology.start({
       nodes: 2,
       databaseUrl: pg.url as string,
       redisUrl,
       // Node 0 dies right after its first durable commit, before acknowledging or broadcasting it.
       nodeEnv: (i): Record<string, string> => (i === 0 ? { COLLAB_FAULTS: '1', COLLAB_FAULT_CRASH_AFTER_COMMITS: '1' } : {}),
+      // Node flags reach every node (the load tool profiles nodes this way): node 1, stopped
+      // normally at the end, writes its CPU profile.
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
     });
     const [n0, n1] = topology.nodes as [Topology['nodes'][0], Topology['nodes'][0]];
     const api = new RemoteApi(n1.url);
@@ -165,5 +170,12 @@ describe('topology: two server processes behind nginx, under faults', function (
     assert.equal(await assertGaplessLog(pg.db.knex, fileId), stored.version, 'nothing was committed twice');
     assert.equal(await new RemoteApi(n1.url).metric('collab_ops_duplicate_total'), 1);
     again.socket.close();
+    const n1pid = n1.pid;
+    await topology.stop();
+    topology = undefined;
+    // Profiles are named CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
+    const written = fs.readdirSync(profiles);
+    assert.ok(written.some((f) => f.includes(`.${n1pid}.0.`) && f.endsWith('.cpuprofile')), `node 1 (pid ${n1pid}) wrote its profile: ${written.join(', ')}`);
+    fs.rmSync(profiles, { recursive: true, force: true });
   });
 });
