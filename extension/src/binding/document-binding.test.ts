@@ -452,6 +452,17 @@ describe('DocumentBinding', () => {
     assert.equal(w.peer(1).doc.getText(), 'afirstsecondb');
   });
 
+  it('reads changes in any other order one by one, each in the text the ones before it left', () => {
+    const w = new World('one\ntwo\nsix\n', [{}]);
+    const a = w.peer(0);
+    // Top to bottom (not how VS Code lists them): line 2 is counted after the first change's new line.
+    a.binding.onEditorChange([
+      { range: range(a.doc, 0), text: 'X\n' },
+      { range: { start: { line: 2, character: 0 }, end: { line: 2, character: 3 } }, text: 'TWO' },
+    ]);
+    assert.equal(a.binding.modelText, 'X\none\nTWO\nsix\n');
+  });
+
   it('maps offsets and line breaks of a CRLF document both ways', async () => {
     const w = new World('x\ny\nz', [{ eol: '\r\n' }, {}]);
     const [crlf, lf] = [w.peer(0), w.peer(1)];
