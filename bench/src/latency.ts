@@ -35,21 +35,30 @@ export interface LatencyResults {
   incomplete(): number;
 }
 
+/** Counts a first send of `keystrokes` keystrokes when `measuring`; returns `measuring` (the send is sampled). */
+export function countSubmitted(counts: Counter, measuring: boolean, keystrokes: number): boolean {
+  if (measuring) {
+    counts.add('submitted');
+    counts.add('keystrokesSubmitted', keystrokes);
+  }
+  return measuring;
+}
+
+/** Counts the ack of `sent` when it was sent inside the window. */
+export function countAcked(counts: Counter, sent: SentOp): void {
+  if (!sent.measured) return;
+  counts.add('acked');
+  counts.add('keystrokesAcked', sent.keystrokes);
+}
+
 /** Shared by every client of a run. */
 export class LatencyTracker implements LatencySink, LatencyResults {
-  private readonly subscribers = new Map<string, number>();
-  private readonly ledger = new OpLedger(
-    (fileId) => this.subscribers.get(fileId) ?? 0,
-    (op, lastAt) => {
-      this.endToEnd.add(lastAt - op.sentAt);
-      this.typedToApplied.add(lastAt - op.typedAt);
-    },
-  );
+  private readonly ledger = new OpLedger();
   private measuring = false;
   /** Submit (first send) → applied by the last other subscriber. */
-  readonly endToEnd = new Samples();
+  readonly endToEnd = this.ledger.endToEnd;
   /** First keystroke of the submission → applied by the last other subscriber (adds buffering). */
-  readonly typedToApplied = new Samples();
+  readonly typedToApplied = this.ledger.typedToApplied;
   /** Submit → ack at the submitter. */
   readonly ack = new Samples();
   /** Effects other than the normal ones (retryLater, rolledBack, stalled, needResync) by error code. */
@@ -59,7 +68,7 @@ export class LatencyTracker implements LatencySink, LatencyResults {
 
   /** Records that one more client has `fileId` open. */
   addSubscriber(fileId: string): void {
-    this.subscribers.set(fileId, (this.subscribers.get(fileId) ?? 0) + 1);
+    this.ledger.addSubscribers(fileId, 1);
   }
 
   /** Starts the measurement window: drops samples and counts of the warm-up. */
@@ -79,20 +88,14 @@ export class LatencyTracker implements LatencySink, LatencyResults {
 
   /** A first send; returns whether it is inside the window. */
   submitted(keystrokes: number): boolean {
-    if (this.measuring) {
-      this.counts.add('submitted');
-      this.counts.add('keystrokesSubmitted', keystrokes);
-    }
-    return this.measuring;
+    return countSubmitted(this.counts, this.measuring, keystrokes);
   }
 
   /** The submitter got the ack of `sent`, committed as `version` of `fileId`. */
   acked(fileId: string, version: number, now: number, sent: SentOp): void {
     this.ledger.submission(fileId, version, sent);
-    if (!sent.measured) return;
-    this.ack.add(now - sent.sentAt);
-    this.counts.add('acked');
-    this.counts.add('keystrokesAcked', sent.keystrokes);
+    countAcked(this.counts, sent);
+    if (sent.measured) this.ack.add(now - sent.sentAt);
   }
 
   /** A client applied versions `from + 1 .. to` of `fileId` (its own op `own` excepted). */

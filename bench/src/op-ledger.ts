@@ -10,6 +10,7 @@
  * integer lookups: this runs for every op at every client, and at 50 clients on one file that is
  * the bench's hottest loop after the state machine itself.
  */
+import { Samples } from './stats';
 
 /** A submission of ours, as the submitter saw it; times are on the caller's clock. */
 export interface SentOp {
@@ -28,19 +29,24 @@ interface Entry {
   lastAt: number;
 }
 
-/** Pending ops of every file, completing samples through `onSample`. */
+/** Pending ops of every file, and the samples of those completed inside the measurement window. */
 export class OpLedger {
+  /** Submit (first send) → applied by the last other client of the file. */
+  readonly endToEnd = new Samples();
+  /** First keystroke of the submission → applied by the last other client (adds buffering). */
+  readonly typedToApplied = new Samples();
   private readonly files = new Map<string, Map<number, Entry>>();
+  /** How many clients have each file open (in every thread). */
+  private readonly subscribers = new Map<string, number>();
 
-  constructor(
-    /** How many clients have the file open (all threads). */
-    private readonly subscribers: (fileId: string) => number,
-    private readonly onSample: (op: SentOp, lastAppliedAt: number) => void,
-  ) {}
+  /** Records that `n` more clients have `fileId` open. */
+  addSubscribers(fileId: string, n: number): void {
+    this.subscribers.set(fileId, this.subscribersOf(fileId) + n);
+  }
 
   /** The submitter's op `sent` became `version` of `fileId`. */
   submission(fileId: string, version: number, sent: SentOp): void {
-    if (this.subscribers(fileId) <= 1) return; // nobody else to apply it
+    if (this.subscribersOf(fileId) <= 1) return; // nobody else to apply it
     const e = this.entry(this.entries(fileId), version);
     e.submission = sent;
     this.settle(fileId, version, e);
@@ -88,10 +94,16 @@ export class OpLedger {
     return e;
   }
 
+  private subscribersOf(fileId: string): number {
+    return this.subscribers.get(fileId) ?? 0;
+  }
+
   private settle(fileId: string, version: number, e: Entry): void {
     const s = e.submission;
-    if (!s || e.applied < this.subscribers(fileId) - 1) return;
+    if (!s || e.applied < this.subscribersOf(fileId) - 1) return;
     this.files.get(fileId)?.delete(version);
-    if (s.measured) this.onSample(s, e.lastAt);
+    if (!s.measured) return;
+    this.endToEnd.add(e.lastAt - s.sentAt);
+    this.typedToApplied.add(e.lastAt - s.typedAt);
   }
 }

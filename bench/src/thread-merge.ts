@@ -37,25 +37,18 @@ export interface LatencyBatch {
 
 /** The main thread's merge of every worker's batches. */
 export class LatencyMerge implements LatencyResults {
-  readonly endToEnd = new Samples();
-  readonly typedToApplied = new Samples();
+  private readonly ledger = new OpLedger();
+  readonly endToEnd = this.ledger.endToEnd;
+  readonly typedToApplied = this.ledger.typedToApplied;
   readonly ack = new Samples();
   /** Merged from the workers' final reports. */
   readonly errors = new Counter();
   /** Merged from the workers' final reports. */
   readonly counts = new Counter();
-  private readonly subscribers = new Map<string, number>();
-  private readonly ledger = new OpLedger(
-    (fileId) => this.subscribers.get(fileId) ?? 0,
-    (op, lastAt) => {
-      this.endToEnd.add(lastAt - op.sentAt);
-      this.typedToApplied.add(lastAt - op.typedAt);
-    },
-  );
 
   /** Records that `n` more clients (in some thread) have `fileId` open. */
   addSubscribers(fileId: string, n: number): void {
-    this.subscribers.set(fileId, (this.subscribers.get(fileId) ?? 0) + n);
+    this.ledger.addSubscribers(fileId, n);
   }
 
   /** Takes one batch of one thread. */

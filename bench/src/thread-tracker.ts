@@ -4,7 +4,7 @@
  * batched with absolute times and posted to the main thread every `batchMs`, where `LatencyMerge`
  * completes the samples.
  */
-import type { LatencySink } from './latency';
+import { countAcked, countSubmitted, type LatencySink } from './latency';
 import type { SentOp } from './op-ledger';
 import { Counter } from './stats';
 import type { ApplyRecord, LatencyBatch, SubmissionRecord } from './thread-merge';
@@ -76,20 +76,14 @@ export class ThreadTracker implements LatencySink {
 
   /** A first send; returns whether it is inside the window. */
   submitted(keystrokes: number): boolean {
-    if (this.measuring) {
-      this.counts.add('submitted');
-      this.counts.add('keystrokesSubmitted', keystrokes);
-    }
-    return this.measuring;
+    return countSubmitted(this.counts, this.measuring, keystrokes);
   }
 
   /** The submitter got its ack (same thread: the ack duration is taken here). */
   acked(fileId: string, version: number, now: number, sent: SentOp): void {
     this.submissions.push({ fileId, version, sentAt: absoluteTime(sent.sentAt), typedAt: absoluteTime(sent.typedAt), keystrokes: sent.keystrokes, measured: sent.measured });
-    if (!sent.measured) return;
-    this.acks.push(now - sent.sentAt);
-    this.counts.add('acked');
-    this.counts.add('keystrokesAcked', sent.keystrokes);
+    countAcked(this.counts, sent);
+    if (sent.measured) this.acks.push(now - sent.sentAt);
   }
 
   /** A client of this thread applied versions `from + 1 .. to` of `fileId` (its own op `own` excepted). */

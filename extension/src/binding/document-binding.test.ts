@@ -692,6 +692,11 @@ describe('DocumentBinding', () => {
     assert.equal(index.offsetAt({ line: 0, character: 99 }), 2, 'past the end of a line: its end, not the next line');
     assert.equal(index.offsetAt({ line: 9, character: 0 }), text.length);
     assert.equal(index.offsetAt({ line: -1, character: 3 }), 0);
+    // Exact: every position inside the text, and none that `offsetAt` would have to clamp.
+    for (let offset = 0; offset <= text.length; offset++) assert.equal(index.exactOffsetAt(index.positionAt(offset)), offset);
+    for (const outside of [{ line: 0, character: 3 }, { line: 4, character: 0 }, { line: -1, character: 0 }, { line: 1, character: -1 }]) {
+      assert.equal(index.exactOffsetAt(outside), undefined, JSON.stringify(outside));
+    }
   });
 
   it('keeps a keystroke that produces exactly the text a pending applyEdit would write (taken for the echo until applyEdit fails)', async () => {

@@ -32,6 +32,13 @@ import {
 } from '@collab/protocol';
 import { LineIndex, type LinePosition } from './line-index';
 
+/** One change of an event as canonical offsets `[start, end)` of the text before the event. */
+interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
 /** A range as VS Code has it. */
 export interface EditorRange {
   readonly start: LinePosition;
@@ -320,14 +327,12 @@ export class DocumentBinding {
   private bottomUpChangesToOp(changes: readonly EditorChange[]): { op: TextOp; after: string } | undefined {
     if (changes.length < 2) return undefined;
     const index = new LineIndex(this.editor);
-    const spans: { start: number; end: number; text: string }[] = [];
+    const spans: Span[] = [];
     let limit = this.editor.length;
     for (const change of changes) {
-      const start = index.offsetAt(change.range.start);
-      const end = index.offsetAt(change.range.end);
-      if (start > end || end > limit || !samePosition(index.positionAt(start), change.range.start) || !samePosition(index.positionAt(end), change.range.end)) {
-        return undefined;
-      }
+      const start = index.exactOffsetAt(change.range.start);
+      const end = index.exactOffsetAt(change.range.end);
+      if (start === undefined || end === undefined || start > end || end > limit) return undefined;
       spans.push({ start, end, text: toCanonicalText(change.text) });
       limit = start;
     }
@@ -335,7 +340,7 @@ export class DocumentBinding {
     const b = new OpBuilder();
     let pos = 0;
     for (let i = spans.length - 1; i >= 0; i--) {
-      const span = spans[i] as { start: number; end: number; text: string };
+      const span = spans[i] as Span;
       b.retain(span.start - pos).insert(span.text).delete(span.end - span.start);
       pos = span.end;
     }
@@ -366,8 +371,4 @@ export class DocumentBinding {
       text: this.eol === '\n' ? insert : insert.replace(/\n/g, this.eol),
     }));
   }
-}
-
-function samePosition(a: LinePosition, b: LinePosition): boolean {
-  return a.line === b.line && a.character === b.character;
 }

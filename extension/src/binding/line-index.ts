@@ -32,6 +32,13 @@ export class LineIndex {
     return Math.min(start + Math.max(0, pos.character), end);
   }
 
+  /** The offset of a position that lies inside the text, or undefined where `offsetAt` would clamp. */
+  exactOffsetAt(pos: LinePosition): number | undefined {
+    if (pos.line < 0 || pos.line >= this.starts.length || pos.character < 0) return undefined;
+    const offset = this.offsetAt(pos);
+    return offset - (this.starts[pos.line] as number) === pos.character ? offset : undefined;
+  }
+
   /** The position of an offset (clamped to the text). */
   positionAt(offset: number): LinePosition {
     const o = Math.max(0, Math.min(offset, this.text.length));
