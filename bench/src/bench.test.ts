@@ -10,7 +10,11 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkConvergence, judge, type ClientCheck } from './convergence';
+import { parseBlockStat, summariseBlockReadings, type TimedCounters } from './block-device';
 import { fsyncStats, probeFsync, probePostgresDisk } from './disk-probe';
+import { FsyncWatch } from './fsync-watch';
+import { parseHistograms, SERVER_HISTOGRAMS, tailShare } from './server-metrics';
+import { walDelta } from './wal-stats';
 import { summariseProfile } from './profile';
 import { chooseSeed } from './rng';
 import { RunEnv } from './run-env';
@@ -48,6 +52,13 @@ describe('bench: load tool', function () {
     const cpu = result['cpuSeconds'] as Record<string, number>;
     assert.ok(cpu['server']! > 0, 'server CPU was sampled');
     assert.ok((result['peakRssMb'] as Record<string, number>)['server']! > 10, 'server RSS was sampled');
+    // The servers' own histograms over the window: one op sample per submission the server acked in it.
+    const tail = result['serverTail'] as { op: { n: number; overMs: Record<string, number> } };
+    const acked = (result['counts'] as Record<string, number>)['acked']!;
+    assert.ok(Math.abs(tail.op.n - acked) <= 8, `server counted ${tail.op.n} ops in the window, the clients ${acked} acks`);
+    assert.deepEqual(Object.keys(tail.op.overMs), ['5', '10', '20', '50']);
+    // PGlite: no PostgreSQL disk to watch, and the report says so.
+    assert.match((result['fsyncInWindowMs'] as { notMeasured: string }).notMeasured, /not a PostgreSQL run/);
   });
 
   it(`bench typing run with --threads 2 converges with one latency sample per acked submission (seed ${seed})`, async () => {
@@ -203,10 +214,81 @@ describe('bench: disk probe and --synchronous-commit', function () {
     assert.deepEqual(readdirSync(dir), [], 'the probe file is deleted');
   });
 
+  it('bench fsync watch times writes in a worker thread during a window and removes its file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-fsync-watch-'));
+    const watch = await FsyncWatch.start(dir, 50);
+    // The main thread is blocked meanwhile: the watch goes on in its own thread.
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      /* busy */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const s = await watch.stop();
+    assert.ok(s.samples >= 10 && s.samples <= 40, `${s.samples} writes in 0.5 s at 50/s`);
+    assert.ok(s.p50 > 0 && s.p50 <= s.max, JSON.stringify(s));
+    assert.deepEqual(readdirSync(dir), [], 'the watch file is deleted');
+  });
+
+  it('bench server tail: bucket deltas summed over nodes give the share above each threshold', () => {
+    const exposition = (n: number, over10: number): string =>
+      [
+        '# TYPE collab_op_latency_seconds histogram',
+        ...[0.005, 0.01, 0.02, 0.05].map((le) => `collab_op_latency_seconds_bucket{le="${le}"} ${le <= 0.01 ? n - over10 : n}`),
+        `collab_op_latency_seconds_bucket{le="+Inf"} ${n}`,
+        'collab_other_bucket{le="0.01"} 99',
+      ].join('\n');
+    const from = parseHistograms(exposition(100, 0), SERVER_HISTOGRAMS);
+    // Two nodes at the end: 300 + 200 samples, of which 10 + 5 new ones above 10 ms.
+    const to = parseHistograms(exposition(300, 10), SERVER_HISTOGRAMS);
+    for (const [bound, n] of parseHistograms(exposition(200, 5), SERVER_HISTOGRAMS).get('collab_op_latency_seconds')!) {
+      to.get('collab_op_latency_seconds')!.set(bound, to.get('collab_op_latency_seconds')!.get(bound)! + n);
+    }
+    const share = tailShare(from.get('collab_op_latency_seconds'), to.get('collab_op_latency_seconds'));
+    assert.deepEqual(share, { n: 400, overMs: { '5': 3.75, '10': 3.75, '20': 0, '50': 0 } });
+    assert.equal(parseHistograms(exposition(1, 0), SERVER_HISTOGRAMS).has('collab_other'), false);
+    assert.equal(tailShare(undefined, undefined), null);
+  });
+
+  it('bench block device figures: rates, mean write time and the worst interval', () => {
+    assert.deepEqual(parseBlockStat('   58123    10636  2143978   106456   834519    45643 11347624   111403        0   101440   235759    16600       39  1036344     1295   331663    16604'), {
+      writes: 834519,
+      writeMs: 111403,
+      flushes: 331663,
+      flushMs: 16604,
+    });
+    const r = (at: number, writes: number, writeMs: number, flushes: number): TimedCounters => ({ at, writes, writeMs, flushes, flushMs: 0 });
+    // 1 s in two intervals: 100 writes at 0.1 ms, then 100 writes of which one stalled 150 ms.
+    const f = summariseBlockReadings('254:0', [r(0, 0, 0, 0), r(500, 100, 10, 40), r(1000, 200, 170, 80)], 500);
+    assert.deepEqual(f, { device: '254:0', writesPerSec: 200, flushesPerSec: 80, writeMsMean: 0.85, worstIntervalWriteMs: 1.6, slowIntervals: 1, intervals: 2, intervalMs: 500 });
+    assert.equal(summariseBlockReadings('x', [r(0, 0, 0, 0)], 500), null);
+  });
+
+  it('bench WAL figures: syncs per second, and times only when PostgreSQL tracks them', () => {
+    const w = (syncs: number, syncMs: number, timed: boolean) => ({ records: 0, bytes: syncs * 1000, writes: syncs, syncs, writeMs: 0, syncMs, timed });
+    assert.deepEqual(walDelta(w(100, 50, true), w(1100, 550, true), 2), { syncs: 1000, syncsPerSec: 500, bytesPerSec: 500000, syncMsMean: 0.5, syncSeconds: 0.5, timed: true, scope: 'cluster' });
+    const untimed = walDelta(w(100, 0, false), w(1100, 0, false), 2);
+    assert.equal(untimed.syncMsMean, null);
+    assert.equal(untimed.syncSeconds, null);
+  });
+
   it('bench disk probe reports why instead of failing when PostgreSQL is unreachable', async () => {
     const r = await probePostgresDisk('postgres://postgres@127.0.0.1:1/postgres', { durationMs: 100 });
     assert.equal(r.stats, null);
     assert.match(r.stats === null ? r.reason : '', /SHOW data_directory failed/);
+  });
+
+  it('bench floor: a bare ws server acks and forwards every message, and the report counts them', function () {
+    this.timeout(30_000);
+    // 12 clients over 4 files at 10/s for 1 s: 120 messages, each read by the 2 others of its file.
+    const floor = path.resolve(__dirname, 'floor.js');
+    const r = spawnSync(process.execPath, [floor, '--clients', '12', '--files', '4', '--rate', '10', '--duration', '1', '--warmup', '0.3', '--seed', '7'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+    assert.ok(line, r.stdout);
+    const result = JSON.parse(line.slice('BENCH_RESULT '.length)) as { ackedPerSec: number; latencyMs: { endToEnd: { n: number }; ack: { n: number } }; cpuSeconds: { server: number } };
+    assert.ok(result.ackedPerSec >= 90 && result.ackedPerSec <= 130, `acked ${result.ackedPerSec}/s, offered 120/s`);
+    assert.ok(Math.abs(result.latencyMs.endToEnd.n - result.latencyMs.ack.n) <= 12, JSON.stringify(result.latencyMs));
+    assert.ok(result.cpuSeconds.server > 0, 'the server process was sampled');
   });
 
   it('bench CLI refuses --synchronous-commit off with --db pglite or --url (exit 2)', () => {

@@ -42,12 +42,16 @@ servers (default: spawn one node on a fresh embedded PGlite database):
 
 PostgreSQL runs (spawned, or --url when the admin URL connects) first probe fdatasync for 3 s in the
 parent of PostgreSQL's data directory and print p50/p99/max and stalls >20 ms/s: the floor the disk
-puts under the latencies (JSON "diskFsyncMs").
+puts under the latencies (JSON "diskFsyncMs"). During the measured window they watch where a tail
+comes from: the servers' own latency histograms (share of ops and commits over 5/10/20/50 ms,
+"serverTail"), PostgreSQL's WAL syncs (pg_stat_wal, cluster-wide; times need track_wal_io_timing =
+on, "wal"), the block device's counters ("diskInWindow") and 20 timed fdatasyncs a second in a
+worker thread ("fsyncInWindowMs"; --no-fsync-watch turns them off).
 other: --seed N (or SEED=N), --users U, --files-per-room K, --doc-size N, --max-rate N (hot-file),
        --no-open (idle), --concurrency N (idle), --spread S (join-storm)`;
 
 async function main(argv: string[]): Promise<number> {
-  const args = new Args(argv, ['no-open', 'help', 'via-balancer']);
+  const args = new Args(argv, ['no-open', 'help', 'via-balancer', 'no-fsync-watch']);
   const scenario = args.positional[0];
   if (!scenario || args.flag('help')) {
     console.log(USAGE);
@@ -72,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
     redisUrl: args.str('redis-url', 'redis://127.0.0.1:6379'),
     ...(profileDir ? { profileDir: path.resolve(profileDir) } : {}),
     viaBalancer: args.flag('via-balancer'),
+    fsyncWatch: !args.flag('no-fsync-watch'),
     ...(args.optNum('server-pid') !== undefined ? { serverPid: args.optNum('server-pid') as number } : {}),
   };
   if (envOptions.db !== 'pglite' && envOptions.db !== 'postgres') throw new Error('--db must be pglite or postgres');

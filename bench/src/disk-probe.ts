@@ -108,25 +108,34 @@ function isLocal(url: URL): boolean {
 }
 
 /**
+ * PostgreSQL's data directory, asked over the admin connection, when the server runs on this
+ * machine (so that the path is one here); otherwise why not. Never throws.
+ */
+export async function localDataDirectory(adminUrl: string): Promise<{ dir: string } | { reason: string }> {
+  try {
+    if (!isLocal(new URL(adminUrl))) return { reason: 'PostgreSQL is not on this machine' };
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      const dir = String((await client.query('SHOW data_directory')).rows[0]?.['data_directory'] ?? '');
+      return dir ? { dir } : { reason: 'SHOW data_directory returned nothing' };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  } catch (err) {
+    return { reason: `SHOW data_directory failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/**
  * Finds PostgreSQL's data directory over the admin connection and probes its parent directory
  * (same filesystem, but never inside the data directory itself). Never throws: any failure
  * becomes a reason.
  */
 export async function probePostgresDisk(adminUrl: string, options: ProbeOptions = {}): Promise<DiskProbeResult> {
-  let dataDir: string;
-  try {
-    if (!isLocal(new URL(adminUrl))) return { stats: null, reason: 'PostgreSQL is not on this machine' };
-    const client = new Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      dataDir = String((await client.query('SHOW data_directory')).rows[0]?.['data_directory'] ?? '');
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-    if (!dataDir) return { stats: null, reason: 'SHOW data_directory returned nothing' };
-  } catch (err) {
-    return { stats: null, reason: `SHOW data_directory failed: ${err instanceof Error ? err.message : String(err)}` };
-  }
+  const found = await localDataDirectory(adminUrl);
+  if ('reason' in found) return { stats: null, reason: found.reason };
+  const dataDir = found.dir;
   const parent = path.dirname(dataDir);
   try {
     // The data directory may be a mount point of its own: then its parent says nothing about it.

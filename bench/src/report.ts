@@ -2,6 +2,9 @@
  * Output of a scenario: a human-readable table, then one line `BENCH_RESULT {json}` that scripts
  * can pick up. A run that did not converge reports no latency (and the CLI exits non-zero).
  */
+import { SLOW_INTERVAL_MS } from './block-device';
+import { STALL_MS } from './disk-probe';
+import type { TailShare } from './server-metrics';
 import type { Percentiles } from './stats';
 import type { RunEnv, WindowFigures } from './run-env';
 
@@ -54,8 +57,38 @@ export function resourceRows(w: WindowFigures, env: RunEnv): Rows {
     ['bench event loop', `p50 ${w.benchEventLoopMs.p50}  p99 ${w.benchEventLoopMs.p99}  max ${w.benchEventLoopMs.max} ms`],
     ['load average', `before ${loadBefore.join(' ')}, after ${w.loadAvgEnd.join(' ')}${contended ? '  (PROVISIONAL: contended)' : ''}`],
     ...diskRow(env),
+    ...windowDiskRows(w),
     ...(env.diagnostic ? ([['DIAGNOSTIC', 'synchronous_commit=off — acks are NOT durable; not a target figure (PROVISIONAL)']] as Rows) : []),
   ];
+}
+
+/**
+ * Rows that say where a window's tail lives: the servers' share (their own histograms), the WAL
+ * flushes PostgreSQL did, and the disk under it during the window.
+ */
+export function windowDiskRows(w: Pick<WindowFigures, 'serverTail' | 'wal' | 'disk' | 'fsyncWatch'>): Rows {
+  const rows: Rows = [];
+  if ('notMeasured' in w.fsyncWatch) {
+    rows.push(['fsync in window', `not measured (${w.fsyncWatch.notMeasured})`]);
+  } else {
+    const f = w.fsyncWatch;
+    rows.push(['fsync in window', `p50 ${f.p50}  p99 ${f.p99}  max ${f.max} ms, ${f.stalls} stalls >${STALL_MS} ms (${f.stallsPerSec}/s; ${f.samples} writes over ${f.probeSeconds} s)`]);
+  }
+  const share = (t: TailShare | null): string => (t ? Object.entries(t.overMs).map(([ms, pct]) => `>${ms} ms ${pct}%`).join(', ') : 'n/a');
+  if (w.serverTail) {
+    rows.push(['server tail', `op ${share(w.serverTail.op)}; commit ${share(w.serverTail.commit)} (n=${w.serverTail.op?.n ?? 0}, the servers' histograms)`]);
+  }
+  if (w.wal) {
+    const times = w.wal.timed ? `${w.wal.syncMsMean} ms per sync, ${w.wal.syncSeconds} s syncing` : 'times not tracked (track_wal_io_timing off)';
+    rows.push(['WAL (cluster)', `${w.wal.syncs} syncs (${w.wal.syncsPerSec}/s), ${(w.wal.bytesPerSec / 1e6).toFixed(2)} MB/s; ${times}`]);
+  }
+  if ('notMeasured' in w.disk) {
+    rows.push(['disk in window', `not watched (${w.disk.notMeasured})`]);
+  } else {
+    const d = w.disk;
+    rows.push(['disk in window', `${d.device}: ${d.writesPerSec} writes/s, ${d.flushesPerSec} flushes/s, ${d.writeMsMean} ms per write; worst ${d.intervalMs / 1000} s: ${d.worstIntervalWriteMs} ms per write; ${d.slowIntervals} of ${d.intervals} intervals > ${SLOW_INTERVAL_MS} ms`]);
+  }
+  return rows;
 }
 
 function formatNumber(v: number): string {

@@ -3,12 +3,18 @@
  * (and of PostgreSQL's backends for the run's database, Redis, and this process), measurement
  * windows, and the machine's state (cores, load average, other people's CPU use).
  */
+import { statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import * as path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { buildInfo, type BuildInfo } from './build-info';
 import { childrenOf, findPids, ProcSampler, type CpuMark, type CpuUsage } from './proc';
 import { Client } from 'pg';
-import { probePostgresDisk, type DiskProbeResult, type ProbeOptions } from './disk-probe';
+import { BlockDeviceSampler, blockStatFileOf, type BlockDeviceFigures } from './block-device';
+import { localDataDirectory, probePostgresDisk, type DiskProbeResult, type FsyncStats, type ProbeOptions } from './disk-probe';
+import { FsyncWatch } from './fsync-watch';
+import { scrapeServers, SERVER_HISTOGRAMS, tailShare, type TailShare } from './server-metrics';
+import { readWal, walDelta, type WalCounters, type WalFigures } from './wal-stats';
 import { existingServers, spawnServers, type DbKind, type Servers, type SynchronousCommit } from './servers';
 
 /** The pids and their direct children (nginx's master forks the workers that do the work), rescanned every 2 s. */
@@ -22,6 +28,15 @@ function withChildren(parents: readonly number[]): () => number[] {
     }
     return cached;
   };
+}
+
+/** True when both paths exist on one filesystem. */
+function sameFilesystem(a: string, b: string): boolean {
+  try {
+    return statSync(a).dev === statSync(b).dev;
+  } catch {
+    return false;
+  }
 }
 
 /** The event-loop monitor's sampling interval (ms); its readings include it, so it is subtracted. */
@@ -44,6 +59,16 @@ export interface EnvOptions {
   readonly synchronousCommit?: SynchronousCommit;
   /** Pacing of the fdatasync probe run before the scenario (PostgreSQL runs), or false to skip it. */
   readonly diskProbe?: ProbeOptions | false;
+  /** Whether to time a few fdatasyncs a second during each window (PostgreSQL on this machine). @default true */
+  readonly fsyncWatch?: boolean;
+}
+
+/** Where PostgreSQL's data lives on this machine, for watching its disk during a window. */
+interface DiskUnder {
+  /** The block device's stat file, or why there is none. */
+  readonly block: { file: string; device: string } | { reason: string };
+  /** A directory on the data directory's filesystem (its parent) for the fsync watch, or why none. */
+  readonly watchDir: string | { reason: string };
 }
 
 /** Figures of one measurement window. */
@@ -56,6 +81,22 @@ export interface WindowFigures {
   readonly loadAvgEnd: number[];
   /** PostgreSQL's counters for the run's database over the window (scratch databases only). */
   readonly postgres: PgCounters | null;
+  /** Where the tail lives: the servers' own latency histograms over the window (null without `/metrics`). */
+  readonly serverTail: ServerTail | null;
+  /** PostgreSQL's WAL flushes over the window (cluster-wide; null when not readable). */
+  readonly wal: WalFigures | null;
+  /** The block device under PostgreSQL's data directory during the window, or why it was not watched. */
+  readonly disk: BlockDeviceFigures | { readonly notMeasured: string };
+  /** fdatasync latency on PostgreSQL's filesystem during the window (a few writes a second), or why not measured. */
+  readonly fsyncWatch: FsyncStats | { readonly notMeasured: string };
+}
+
+/** The servers' share of the latency: their histograms' tails over the window. */
+export interface ServerTail {
+  /** Receipt of a submission → its ack and broadcast sent (`collab_op_latency_seconds`). */
+  readonly op: TailShare | null;
+  /** The commit path's part of that (`collab_commit_seconds`). */
+  readonly commit: TailShare | null;
 }
 
 /** Counters of `pg_stat_database` for one database. */
@@ -88,6 +129,8 @@ export class RunEnv {
     readonly disk: DiskProbeResult,
     /** synchronous_commit of the scratch PostgreSQL database; undefined when the run has none. */
     readonly synchronousCommit: SynchronousCommit | undefined,
+    /** The disk under PostgreSQL's data directory, watched during each window. */
+    private readonly diskUnder: DiskUnder,
   ) {
     this.loadAvgBefore = loadavg().map((x) => Math.round(x * 100) / 100);
     this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -144,7 +187,21 @@ export class RunEnv {
     const sampler = new ProcSampler(groups, 500);
     sampler.start();
     const synchronousCommit = servers.scratchDb ? (options.synchronousCommit ?? 'on') : undefined;
-    return new RunEnv(servers, sampler, build, options.viaBalancer ?? false, options.pgAdminUrl, disk, synchronousCommit);
+    const diskUnder = await RunEnv.findDiskUnder(options, servers);
+    return new RunEnv(servers, sampler, build, options.viaBalancer ?? false, options.pgAdminUrl, disk, synchronousCommit, diskUnder);
+  }
+
+  /** The block device and a watch directory under PostgreSQL's data directory (PostgreSQL on this machine only). */
+  private static async findDiskUnder(options: EnvOptions, servers: Servers): Promise<DiskUnder> {
+    const onPostgres = servers.scratchDb !== undefined || (options.urls.length > 0 && options.pgAdminUrl !== '');
+    if (!onPostgres) return { block: { reason: 'not a PostgreSQL run' }, watchDir: { reason: 'not a PostgreSQL run' } };
+    const found = await localDataDirectory(options.pgAdminUrl);
+    if ('reason' in found) return { block: found, watchDir: found };
+    const parent = path.dirname(found.dir);
+    let watchDir: DiskUnder['watchDir'] = parent;
+    if (options.fsyncWatch === false) watchDir = { reason: 'disabled (--no-fsync-watch)' };
+    else if (!sameFilesystem(parent, found.dir)) watchDir = { reason: `${parent} is not on the filesystem of ${found.dir}` };
+    return { block: blockStatFileOf(found.dir), watchDir };
   }
 
   /**
@@ -184,13 +241,22 @@ export class RunEnv {
   /** Starts a measurement window (CPU marks, peaks, PostgreSQL counters and the event-loop histogram reset). */
   async window(): Promise<Window> {
     const pgFrom = await this.pgCounters();
+    const tailFrom = await scrapeServers(this.urls);
+    const { block: device, watchDir } = this.diskUnder;
+    const block = 'file' in device ? new BlockDeviceSampler(device.file, device.device) : undefined;
+    block?.start();
+    const watch = typeof watchDir === 'string' ? await FsyncWatch.start(watchDir).catch((err: unknown) => String(err)) : watchDir.reason;
     const from: CpuMark = this.sampler.mark();
     this.sampler.resetPeaks();
     this.loop.reset();
     return {
       end: async () => {
         const to = this.sampler.mark();
+        const tailTo = tailFrom ? await scrapeServers(this.urls) : null;
+        const blockFigures = block?.stop() ?? null;
+        const fsyncWatch = typeof watch === 'string' ? { notMeasured: watch } : await watch.stop().catch((err: unknown) => ({ notMeasured: String(err) }));
         const pgTo = pgFrom ? await this.pgCounters() : null;
+        const [op, commit] = SERVER_HISTOGRAMS.map((name) => tailShare(tailFrom?.get(name), tailTo?.get(name)));
         const peaks = this.sampler.peakRss();
         const ms = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100);
         return {
@@ -208,13 +274,20 @@ export class RunEnv {
                   rowsFetched: pgTo.rowsFetched - pgFrom.rowsFetched,
                 }
               : null,
+          serverTail: tailFrom && tailTo ? { op: op ?? null, commit: commit ?? null } : null,
+          wal: pgFrom?.wal && pgTo?.wal ? walDelta(pgFrom.wal, pgTo.wal, (pgTo.at - pgFrom.at) / 1000) : null,
+          disk: blockFigures ?? { notMeasured: 'reason' in device ? device.reason : 'no readings' },
+          fsyncWatch,
         };
       },
     };
   }
 
-  /** The scratch database's counters now (pg_stat_database is updated with a lag of up to ~0.5 s). */
-  private async pgCounters(): Promise<PgCounters | null> {
+  /**
+   * The scratch database's counters now (pg_stat_database is updated with a lag of up to ~0.5 s),
+   * the cluster's WAL counters, and when they were read.
+   */
+  private async pgCounters(): Promise<(PgCounters & { wal: WalCounters | null; at: number }) | null> {
     const db = this.servers.scratchDb;
     if (!db || !this.pgAdminUrl) return null;
     const client = new Client({ connectionString: this.pgAdminUrl });
@@ -228,7 +301,10 @@ export class RunEnv {
       );
       const row = r.rows[0] as Record<string, string> | undefined;
       if (!row) return null;
+      const wal = await readWal(client);
       return {
+        wal,
+        at: performance.now(),
         commits: Number(row['xact_commit']),
         rollbacks: Number(row['xact_rollback']),
         rowsInserted: Number(row['tup_inserted']),

@@ -34,6 +34,11 @@ export function commonFields(env: RunEnv, w: WindowFigures, seed: number): Recor
     // The floor the disk puts under the latencies (PostgreSQL runs), probed before the window.
     diskFsyncMs: env.disk.stats,
     ...(env.disk.stats ? {} : { diskFsyncNotMeasured: env.disk.reason }),
+    // Where the tail lives, over the window itself: the servers' histograms, WAL flushes, the disk.
+    serverTail: w.serverTail,
+    wal: w.wal,
+    diskInWindow: w.disk,
+    fsyncInWindowMs: w.fsyncWatch,
     ...(env.diagnostic ? { diagnostic: true } : {}),
   };
 }

@@ -1,0 +1,270 @@
+/**
+ * The platform's floor under the typing scenario: what the least a server can do per keystroke
+ * costs on this machine. A bare `ws` server (no Socket.IO, no OT, no auth, no validation) that, for
+ * each message, optionally commits it to PostgreSQL in a group transaction of ONE round trip per
+ * turn of its event loop (one commit in flight), then acks the sender and forwards the message to
+ * the other clients of its file. The clients run in this process, as the load tool's do.
+ *
+ * An instrument, not a component: its figures say how much of the measured CPU and latency is the
+ * platform's (frames, wake-ups, WAL flushes, the disk) and how much is ours.
+ *
+ *   npm run bench:floor -- --clients 1000 --files 250 --rate 5 --duration 15 --pg [--commit-interval MS] [--async-commit]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import WebSocket, { WebSocketServer } from 'ws';
+import * as path from 'node:path';
+import { Args } from './args';
+import { localDataDirectory, STALL_MS } from './disk-probe';
+import { FsyncWatch } from './fsync-watch';
+import { cpuTicks, machineTicks, ticksPerSecond } from './proc';
+import { Rng, chooseSeed } from './rng';
+import { round, Samples } from './stats';
+
+/** What the server process is told. */
+interface ServeOptions {
+  readonly databaseUrl?: string;
+  /** Diagnostic: `SET synchronous_commit = off` (acks stop waiting for the WAL flush). */
+  readonly asyncCommit: boolean;
+  /** At most one commit per this many ms (0: as soon as the previous one returned). */
+  readonly commitIntervalMs: number;
+}
+
+/** What the server process answers once listening. */
+interface Listening {
+  readonly port: number;
+  /** Pid of its PostgreSQL backend, if any (for its CPU). */
+  readonly backendPid?: number;
+}
+
+if (process.argv[2] === '--serve') void serve(JSON.parse(process.argv[3] ?? '{}') as ServeOptions);
+else
+  void drive(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+
+/** The server: one process, as a node is. Never returns. */
+async function serve(o: ServeOptions): Promise<void> {
+  let db: Client | undefined;
+  let backendPid: number | undefined;
+  if (o.databaseUrl) {
+    db = new Client({ connectionString: o.databaseUrl });
+    await db.connect();
+    await db.query('CREATE TABLE ops (file int NOT NULL, seq int NOT NULL, body text NOT NULL)');
+    if (o.asyncCommit) await db.query('SET synchronous_commit = off');
+    backendPid = Number((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+  }
+  const readers = new Map<number, Set<WebSocket>>();
+  let waiting: { ws: WebSocket; file: number; seq: number; text: string }[] = [];
+  let busy = false;
+  let lastCommitAt = 0;
+  // One group at a time: everything that arrived while the previous commit was out goes together.
+  const flush = async (): Promise<void> => {
+    if (busy || waiting.length === 0) return;
+    const wait = lastCommitAt + o.commitIntervalMs - performance.now();
+    if (wait > 0) {
+      busy = true;
+      setTimeout(() => {
+        busy = false;
+        void flush();
+      }, wait);
+      return;
+    }
+    busy = true;
+    lastCommitAt = performance.now();
+    const group = waiting;
+    waiting = [];
+    if (db) {
+      const values = group.map((m) => `(${m.file},${m.seq},${db.escapeLiteral(m.text)})`).join(',');
+      await db.query(`BEGIN; INSERT INTO ops VALUES ${values}; COMMIT`);
+    }
+    for (const m of group) {
+      m.ws.send(`{"a":${m.seq}}`);
+      for (const other of readers.get(m.file) ?? []) if (other !== m.ws) other.send(m.text);
+    }
+    busy = false;
+    if (waiting.length > 0) setImmediate(() => void flush());
+  };
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  wss.on('connection', (ws, req) => {
+    const file = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('file'));
+    let set = readers.get(file);
+    if (!set) readers.set(file, (set = new Set()));
+    set.add(ws);
+    ws.on('message', (data) => {
+      const text = String(data);
+      const seq = Number(/"s":(\d+)/.exec(text)?.[1]);
+      waiting.push({ ws, file, seq, text });
+      if (waiting.length === 1) setImmediate(() => void flush());
+    });
+  });
+  wss.on('listening', () => {
+    const address = wss.address();
+    const listening: Listening = { port: address && typeof address === 'object' ? address.port : 0, ...(backendPid ? { backendPid } : {}) };
+    process.send?.(listening);
+  });
+}
+
+/** The clients: spawns the server, connects, types at the rate, measures; returns the exit code. */
+async function drive(argv: string[]): Promise<number> {
+  const args = new Args(argv, ['pg', 'async-commit']);
+  const clients = args.num('clients', 1000);
+  const files = args.num('files', 250);
+  const rate = args.num('rate', 5);
+  const durationS = args.num('duration', 15);
+  const warmupS = args.num('warmup', 3);
+  const seed = chooseSeed(args.optNum('seed'));
+  const pg = args.flag('pg');
+  const asyncCommit = args.flag('async-commit');
+  const commitIntervalMs = args.num('commit-interval', 0);
+  if (asyncCommit && !pg) throw new Error('--async-commit needs --pg');
+  console.log(`floor: ${clients} clients × ${rate}/s over ${files} files, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}, seed ${seed}`);
+  const adminUrl = args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres');
+  const scratch = pg ? `floor_${randomBytes(6).toString('hex')}` : undefined;
+  let databaseUrl: string | undefined;
+  if (scratch) {
+    await adminQuery(adminUrl, `CREATE DATABASE ${scratch}`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${scratch}`;
+    databaseUrl = url.toString();
+  }
+  const serveOptions: ServeOptions = { ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs };
+  const server = fork(__filename, ['--serve', JSON.stringify(serveOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const listening = await new Promise<Listening>((resolve, reject) => {
+      server.once('message', (m) => resolve(m as Listening));
+      server.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
+    });
+    return await measure(server, listening, { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl });
+  } finally {
+    server.kill();
+    if (scratch) await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
+  }
+}
+
+/** The typing load against a listening floor server, and the report. */
+async function measure(
+  server: ChildProcess,
+  listening: Listening,
+  o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; adminUrl: string },
+): Promise<number> {
+  const rng = new Rng(o.seed);
+  // Keyed by "client:seq": when it was sent, how many readers have yet to receive it, whether it
+  // was acked, whether it counts. Dropped once acked and received by every reader, in either order.
+  const inFlight = new Map<string, { at: number; remaining: number; acked: boolean; measured: boolean }>();
+  const endToEnd = new Samples();
+  const acks = new Samples();
+  let measuring = false;
+  const sockets: WebSocket[] = [];
+  // Client i is on file i mod F; the others of its file read what it types.
+  const readersOf = (i: number): number => Math.floor((o.clients - 1 - (i % o.files)) / o.files);
+  for (let i = 0; i < o.clients; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${listening.port}/?file=${i % o.files}`, { perMessageDeflate: false });
+    ws.on('message', (data) => {
+      const text = String(data);
+      const now = performance.now();
+      if (text.startsWith('{"a"')) {
+        const id = `${i}:${/"a":(\d+)/.exec(text)?.[1]}`;
+        const sent = inFlight.get(id);
+        if (!sent) return;
+        if (sent.measured) acks.add(now - sent.at);
+        sent.acked = true;
+        if (sent.remaining <= 0) inFlight.delete(id);
+        return;
+      }
+      const id = /"i":"([^"]+)"/.exec(text)?.[1] ?? '';
+      const sent = inFlight.get(id);
+      if (!sent) return;
+      if (--sent.remaining === 0) {
+        if (sent.measured) endToEnd.add(now - sent.at);
+        if (sent.acked) inFlight.delete(id);
+      }
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    sockets.push(ws);
+  }
+  const seqs = new Array<number>(o.clients).fill(0);
+  const timers: NodeJS.Timeout[] = [];
+  sockets.forEach((ws, i) => {
+    const readers = readersOf(i);
+    const clientRng = rng.fork(i);
+    const type = (): void => {
+      const seq = ++seqs[i]!;
+      const id = `${i}:${seq}`;
+      // A client alone on its file still has its ack measured; its entry is dropped at the ack.
+      inFlight.set(id, { at: performance.now(), remaining: readers, acked: false, measured: measuring });
+      ws.send(`{"i":"${id}","s":${seq},"op":[${clientRng.int(2000)},"x"]}`);
+      timers[i] = setTimeout(type, 1000 / o.rate);
+    };
+    timers[i] = setTimeout(type, clientRng.next() * (1000 / o.rate));
+  });
+  await sleep(o.warmupS * 1000);
+  const tick = ticksPerSecond();
+  const cpuOf = (pid: number | undefined): number => (pid === undefined ? 0 : (cpuTicks(pid) ?? 0) / tick);
+  const serverPid = server.pid;
+  // The disk under PostgreSQL during the window (as the load tool watches it).
+  const dataDir = o.pg ? await localDataDirectory(o.adminUrl) : { reason: 'no database' };
+  const watch = 'dir' in dataDir ? await FsyncWatch.start(path.dirname(dataDir.dir)).catch(() => undefined) : undefined;
+  const from = { server: cpuOf(serverPid), backend: cpuOf(listening.backendPid), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
+  measuring = true;
+  await sleep(o.durationS * 1000);
+  measuring = false;
+  const wall = (performance.now() - from.at) / 1000;
+  const self = process.cpuUsage(from.self);
+  const machine = machineTicks();
+  const fsync = await watch?.stop();
+  const cpu = {
+    server: round(cpuOf(serverPid) - from.server),
+    postgres: round(cpuOf(listening.backendPid) - from.backend),
+    clients: round((self.user + self.system) / 1e6),
+    machineBusy: round((machine.busy - from.machine.busy) / tick),
+    steal: round((machine.steal - from.machine.steal) / tick),
+    wall: round(wall),
+  };
+  for (const t of timers) clearTimeout(t);
+  await sleep(1000);
+  for (const ws of sockets) ws.close();
+  const e2e = endToEnd.summary();
+  const ack = acks.summary();
+  const result = {
+    scenario: 'floor',
+    params: { clients: o.clients, files: o.files, rate: o.rate, durationS: o.durationS, pg: o.pg, asyncCommit: o.asyncCommit, commitIntervalMs: o.commitIntervalMs },
+    ackedPerSec: round((ack?.n ?? 0) / wall, 1),
+    latencyMs: { endToEnd: e2e, ack },
+    cpuSeconds: cpu,
+    fsyncInWindowMs: fsync ?? null,
+    cpuMsPerOp: ack && ack.n > 0 ? round(((cpu.server + cpu.postgres + cpu.clients) * 1000) / ack.n, 3) : null,
+    seed: o.seed,
+    ...(o.asyncCommit ? { diagnostic: true } : {}),
+  };
+  const p = (s: typeof e2e): string => (s ? `p50 ${s.p50}  p95 ${s.p95}  p99 ${s.p99}  max ${s.max} ms (n=${s.n})` : 'no samples');
+  console.log(`  acked         ${result.ackedPerSec}/s`);
+  console.log(`  end-to-end    ${p(e2e)}`);
+  console.log(`  ack           ${p(ack)}`);
+  console.log(`  CPU seconds   server ${cpu.server}, postgres ${cpu.postgres}, clients ${cpu.clients}; machine busy ${cpu.machineBusy}, of which steal ${cpu.steal} (over ${cpu.wall} s, 2 cores = ${round(cpu.wall * 2)})`);
+  if (fsync) console.log(`  fsync in window  p50 ${fsync.p50}  p99 ${fsync.p99}  max ${fsync.max} ms, ${fsync.stalls} stalls >${STALL_MS} ms (${fsync.samples} writes)`);
+  console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
+  return 0;
+}
+
+async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
