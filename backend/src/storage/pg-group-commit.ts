@@ -89,9 +89,10 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
 /**
  * The group commit's statements, prepared once per connection (parsed and planned once, not per
  * transaction). Arrays carry the rows; `unnest` turns them back into rows. Locks are taken in the
- * same orders as the Knex path: files by id, progress rows by (file, client).
+ * same orders as the Knex path: files by id, progress rows by (file, client). (Exported for the
+ * commit-cost benchmark, which runs them piece by piece.)
  */
-const PREPARED = [
+export const GROUP_COMMIT_STATEMENTS = [
   `PREPARE collab_lock_files(uuid[]) AS
      SELECT id FROM files WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
   // Keys first, each looked up through the primary key: a generic plan of `(a, b) IN (unnest …)`
@@ -122,12 +123,12 @@ const PREPARED = [
      ON CONFLICT (file_id, client_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, last_version = EXCLUDED.last_version`,
 ].join(';\n');
 
-/** Connections on which PREPARED has run (a new connection, e.g. after a restart, prepares again). */
+/** Connections on which GROUP_COMMIT_STATEMENTS has run (a new connection, e.g. after a restart, prepares again). */
 const preparedOn = new WeakSet<PgConnection>();
 
 async function prepareOnce(conn: PgConnection): Promise<void> {
   if (preparedOn.has(conn)) return;
-  await conn.query(PREPARED);
+  await conn.query(GROUP_COMMIT_STATEMENTS);
   preparedOn.add(conn);
 }
 
@@ -161,13 +162,13 @@ async function rollback(conn: PgConnection, cause: unknown): Promise<void> {
  * A uuid[] literal. Ids come from our own rows and are checked against the uuid pattern: anything
  * else is refused, never escaped.
  */
-function uuidArray(ids: readonly string[]): string {
+export function uuidArray(ids: readonly string[]): string {
   for (const id of ids) if (!isUuid(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
   return `'{${ids.join(',')}}'::uuid[]`;
 }
 
 /** An integer[] literal of safe integers. */
-function intArray(ns: readonly number[]): string {
+export function intArray(ns: readonly number[]): string {
   for (const n of ns) if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
   return `'{${ns.join(',')}}'`;
 }
@@ -177,7 +178,7 @@ function intArray(ns: readonly number[]): string {
  * then the whole escaped as a SQL string by node-postgres (quotes doubled; E'' form when a
  * backslash occurs).
  */
-function textArray(items: readonly string[]): string {
+export function textArray(items: readonly string[]): string {
   const body = items.map((s) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',');
   return pg.escapeLiteral(`{${body}}`);
 }
