@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import express from 'express';
 import { DEFAULT_LIMITS, ErrorCode, type Limits } from '@collab/protocol';
 import type { ServerConfig } from './config';
-import { AccountService, type LoginLimits } from './domain/accounts';
+import { AccountService, DEFAULT_REGISTRATION_LIMIT, registrationLimitPerHour, type LoginLimits } from './domain/accounts';
+import type { BucketSpec } from './domain/rate-limit';
 import { DomainEvents } from './domain/domain-events';
 import { FileService } from './domain/files';
 import { FileSessions, type FileSessionOptions } from './domain/file-sessions';
@@ -47,6 +48,8 @@ export interface AppOptions {
   /** scrypt cost (tests pass a cheap one). */
   readonly passwordCost?: ScryptCost;
   readonly loginLimits?: LoginLimits;
+  /** Sign-ups per client (tests that sign up many users from one address raise it). @default from config */
+  readonly registrationLimit?: BucketSpec;
   readonly logger?: Logger;
   readonly clock?: () => number;
   /** Test-only fault injection; never set in production. */
@@ -113,6 +116,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     passwords,
     tokens,
     ...(options.loginLimits ? { loginLimits: options.loginLimits } : {}),
+    registrationLimit: options.registrationLimit ?? (config.registrationsPerHour ? registrationLimitPerHour(config.registrationsPerHour) : DEFAULT_REGISTRATION_LIMIT),
     ...(options.clock ? { now: options.clock } : {}),
   });
   const sessionOptions: Partial<FileSessionOptions> = {
@@ -145,6 +149,9 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const app = express();
   app.disable('x-powered-by');
+  // The client's address (`req.ip`, which the login and sign-up limits key on) comes from
+  // X-Forwarded-For only when it was set by a proxy the operator said to trust.
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -127,13 +127,20 @@ describe('backend config: loadConfig', () => {
     });
   }
 
-  it('reads the multi-node variables DATABASE_POOL_MAX and REDIS_PREFIX, and refuses bad values', () => {
+  it('reads DATABASE_POOL_MAX, REDIS_PREFIX, COMMIT_CONCURRENCY and REGISTRATIONS_PER_HOUR, and refuses bad values', () => {
     const c = ok(loadConfig({ DATABASE_POOL_MAX: '25', REDIS_PREFIX: 'collab-prod:eu', COMMIT_CONCURRENCY: '4' }, { cwd }));
     assert.equal(c.databasePoolMax, 25);
     assert.equal(c.commitConcurrency, 4);
     assert.equal(ok(loadConfig({}, { cwd })).commitConcurrency, undefined);
     for (const bad of ['0', '65', 'two', '1.5']) assert.equal(errors(loadConfig({ COMMIT_CONCURRENCY: bad }, { cwd })).length, 1, bad);
     assert.equal(c.redisPrefix, 'collab-prod:eu');
+    assert.equal(ok(loadConfig({ REGISTRATIONS_PER_HOUR: '500' }, { cwd })).registrationsPerHour, 500);
+    assert.equal(ok(loadConfig({}, { cwd })).registrationsPerHour, undefined);
+    for (const bad of ['0', '1000001', 'many', '2.5', '-3']) assert.equal(errors(loadConfig({ REGISTRATIONS_PER_HOUR: bad }, { cwd })).length, 1, bad);
+    assert.equal(ok(loadConfig({ TRUST_PROXY: '1' }, { cwd })).trustProxy, 1);
+    assert.equal(ok(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::1' }, { cwd })).trustProxy, 'loopback, 10.0.0.0/8, fd00::1');
+    assert.equal(ok(loadConfig({}, { cwd })).trustProxy, undefined);
+    for (const bad of ['true', 'everyone', '10.0.0.0/8; rm', '100']) assert.equal(errors(loadConfig({ TRUST_PROXY: bad }, { cwd })).length, 1, bad);
     assert.equal(errors(loadConfig({ DATABASE_POOL_MAX: '0' }, { cwd })).length, 1);
     assert.equal(errors(loadConfig({ DATABASE_POOL_MAX: 'ten' }, { cwd })).length, 1);
     assert.equal(errors(loadConfig({ REDIS_PREFIX: 'has space' }, { cwd })).length, 1);

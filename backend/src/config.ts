@@ -25,6 +25,20 @@ export interface ServerConfig {
    * commits the batches of every file that was ready when it started. @default 2
    */
   readonly commitConcurrency?: number;
+  /**
+   * Sign-ups one client (IP address) may make per hour on this node (`REGISTRATIONS_PER_HOUR`,
+   * 1 to 1,000,000), all of them at once at most: each costs the server one scrypt hash, so an
+   * unlimited sign-up endpoint lets anyone load its CPU. @default 20
+   */
+  readonly registrationsPerHour?: number;
+  /**
+   * Which proxies in front of this node to believe about the client's address (`TRUST_PROXY`):
+   * Express's `trust proxy` setting, as a hop count (`1`) or a comma-separated list of addresses,
+   * CIDR ranges and the names `loopback`, `linklocal`, `uniquelocal`. The login and sign-up limits
+   * key on that address; without it, every client behind a proxy shares the proxy's.
+   * @default undefined (the peer's own address)
+   */
+  readonly trustProxy?: string | number;
   /** Redis connection URL (`REDIS_URL`), or `undefined` when not set. */
   readonly redisUrl: string | undefined;
   /**
@@ -57,6 +71,9 @@ export const DEFAULT_JWT_TTL_SECONDS = 12 * 60 * 60;
 export const MIN_JWT_SECRET_LENGTH = 32;
 const MIN_JWT_TTL_SECONDS = 60;
 const MAX_JWT_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+/** One entry of TRUST_PROXY's list: a name Express knows, an IPv4 or IPv6 address, or a CIDR range. */
+const TRUSTED_PROXY_PART = /^(loopback|linklocal|uniquelocal|\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(\/\d{1,3})?)$/;
 
 export interface LoadConfigOptions {
   /** Directory a relative `DATA_DIR` is resolved against. @default process.cwd() */
@@ -97,6 +114,20 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
     errors.push(`COMMIT_CONCURRENCY must be an integer from 1 to 64, got ${JSON.stringify(concurrencyRaw)}`);
   }
 
+  const registrationsRaw = read(env, 'REGISTRATIONS_PER_HOUR');
+  const registrationsPerHour = registrationsRaw === undefined ? undefined : /^\d{1,7}$/.test(registrationsRaw) ? Number(registrationsRaw) : NaN;
+  if (registrationsPerHour !== undefined && !(registrationsPerHour >= 1 && registrationsPerHour <= 1_000_000)) {
+    errors.push(`REGISTRATIONS_PER_HOUR must be an integer from 1 to 1000000, got ${JSON.stringify(registrationsRaw)}`);
+  }
+
+  const trustProxyRaw = read(env, 'TRUST_PROXY');
+  let trustProxy: string | number | undefined;
+  if (trustProxyRaw !== undefined) {
+    if (/^\d{1,2}$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw);
+    else if (trustProxyRaw.split(',').every((part) => TRUSTED_PROXY_PART.test(part.trim()))) trustProxy = trustProxyRaw;
+    else errors.push('TRUST_PROXY must be a hop count (0 to 99) or a comma-separated list of addresses, CIDR ranges, loopback, linklocal or uniquelocal');
+  }
+
   const redisPrefix = read(env, 'REDIS_PREFIX');
   if (redisPrefix !== undefined && !/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) {
     errors.push('REDIS_PREFIX must be 1 to 64 letters, digits or :_.-');
@@ -122,6 +153,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
       databaseUrl,
       ...(databasePoolMax !== undefined ? { databasePoolMax } : {}),
       ...(commitConcurrency !== undefined ? { commitConcurrency } : {}),
+      ...(registrationsPerHour !== undefined ? { registrationsPerHour } : {}),
+      ...(trustProxy !== undefined ? { trustProxy } : {}),
       redisUrl,
       ...(redisPrefix !== undefined ? { redisPrefix } : {}),
       dataDir,

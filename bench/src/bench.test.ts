@@ -18,6 +18,7 @@ import { walDelta } from './wal-stats';
 import { summariseProfile } from './profile';
 import { chooseSeed } from './rng';
 import { RunEnv } from './run-env';
+import { nodeTuningEnv } from './servers';
 import { runTyping } from './scenarios/typing';
 import { Samples } from './stats';
 import { BenchClient } from './bench-client';
@@ -289,6 +290,15 @@ describe('bench: disk probe and --synchronous-commit', function () {
     assert.ok(result.ackedPerSec >= 90 && result.ackedPerSec <= 130, `acked ${result.ackedPerSec}/s, offered 120/s`);
     assert.ok(Math.abs(result.latencyMs.endToEnd.n - result.latencyMs.ack.n) <= 12, JSON.stringify(result.latencyMs));
     assert.ok(result.cpuSeconds.server > 0, 'the server process was sampled');
+  });
+
+  it('bench passes the tuning it was given to spawned nodes, and a sign-up limit for hundreds of users', () => {
+    assert.deepEqual(nodeTuningEnv({ COMMIT_CONCURRENCY: '1', DATABASE_POOL_MAX: '', PATH: '/bin', NODE_OPTIONS: '--max-semi-space-size=64' }), {
+      REGISTRATIONS_PER_HOUR: '1000000',
+      COMMIT_CONCURRENCY: '1',
+      NODE_OPTIONS: '--max-semi-space-size=64',
+    });
+    assert.equal(nodeTuningEnv({ REGISTRATIONS_PER_HOUR: '5' })['REGISTRATIONS_PER_HOUR'], '5');
   });
 
   it('bench CLI refuses --synchronous-commit off with --db pglite or --url (exit 2)', () => {

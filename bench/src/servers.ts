@@ -108,6 +108,7 @@ export async function spawnServers(options: SpawnOptions): Promise<Servers> {
         DATA_DIR: dataDir,
         JWT_SECRET: jwtSecret,
         LOG_LEVEL: options.logLevel ?? 'warn',
+        ...nodeTuningEnv(process.env),
       };
       delete env['DATABASE_URL'];
       delete env['REDIS_URL'];
@@ -132,6 +133,22 @@ export async function spawnServers(options: SpawnOptions): Promise<Servers> {
     await stop();
     throw err;
   }
+}
+
+/** Server settings a bench run may tune through its own environment, passed on to every spawned node. */
+export const NODE_TUNING_VARIABLES = ['COMMIT_CONCURRENCY', 'DATABASE_POOL_MAX', 'REGISTRATIONS_PER_HOUR', 'NODE_OPTIONS'] as const;
+
+/**
+ * The tuning variables set in `env`, and a sign-up limit high enough for the hundreds of users a
+ * run signs up from 127.0.0.1 unless `env` sets one.
+ */
+export function nodeTuningEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = { REGISTRATIONS_PER_HOUR: '1000000' };
+  for (const name of NODE_TUNING_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
 }
 
 /** The multi-node topology library of the backend (issue #5), when it is built. */
@@ -168,6 +185,8 @@ async function spawnTopology(options: SpawnOptions): Promise<Servers> {
       databaseUrl,
       redisUrl: options.redisUrl,
       logLevel: options.logLevel ?? 'warn',
+      // The topology gives its nodes a fixed environment: pass on the tuning the caller set.
+      nodeEnv: () => nodeTuningEnv(process.env),
       ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
     });
   } catch (err) {

@@ -82,7 +82,7 @@ class Backend {
   start(env: Record<string, string> = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [path.join(REPO_ROOT, 'backend', 'dist', 'main.js')], {
-        env: { PATH: process.env.PATH ?? '', PORT: String(this.port), DATA_DIR: this.dataDir, JWT_SECRET: 'e2e-'.repeat(10), LOG_LEVEL: 'warn', ...env },
+        env: { PATH: process.env.PATH ?? '', PORT: String(this.port), DATA_DIR: this.dataDir, JWT_SECRET: 'e2e-'.repeat(10), LOG_LEVEL: 'warn', REGISTRATIONS_PER_HOUR: '1000', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       this.child = child;

@@ -38,7 +38,7 @@ forEachDatabase('domain: AccountService', (ctx) => {
   });
 
   async function register(username = uniqueUsername(), password = PASSWORD): Promise<Session> {
-    const r = await s.accounts.register({ username, password });
+    const r = await s.accounts.register({ username, password, clientKey: '10.9.0.1' });
     assert.ok(r.ok, r.ok ? '' : r.error.message);
     return r.value;
   }
@@ -58,18 +58,44 @@ forEachDatabase('domain: AccountService', (ctx) => {
   it('refuses a username taken in another case', async () => {
     const username = uniqueUsername('Grace');
     await register(username);
-    assert.equal(codeOf(await s.accounts.register({ username: username.toUpperCase(), password: PASSWORD })), ErrorCode.USERNAME_TAKEN);
-    assert.equal(codeOf(await s.accounts.register({ username: username.toLowerCase(), password: PASSWORD })), ErrorCode.USERNAME_TAKEN);
+    assert.equal(codeOf(await s.accounts.register({ username: username.toUpperCase(), password: PASSWORD, clientKey: '10.9.0.1' })), ErrorCode.USERNAME_TAKEN);
+    assert.equal(codeOf(await s.accounts.register({ username: username.toLowerCase(), password: PASSWORD, clientKey: '10.9.0.1' })), ErrorCode.USERNAME_TAKEN);
   });
 
   it('refuses weak passwords and bad usernames before storing anything', async () => {
     const username = uniqueUsername();
-    assert.equal(codeOf(await s.accounts.register({ username, password: 'short' })), ErrorCode.WEAK_PASSWORD);
-    assert.equal(codeOf(await s.accounts.register({ username, password: username.toUpperCase() })), ErrorCode.WEAK_PASSWORD);
-    assert.equal(codeOf(await s.accounts.register({ username, password: 'password123' })), ErrorCode.WEAK_PASSWORD);
-    assert.equal(codeOf(await s.accounts.register({ username: 'no', password: PASSWORD })), ErrorCode.INVALID_MESSAGE);
-    assert.equal(codeOf(await s.accounts.register({ username, password: PASSWORD, email: 'nope' })), ErrorCode.INVALID_MESSAGE);
+    assert.equal(codeOf(await s.accounts.register({ username, password: 'short', clientKey: '10.9.0.1' })), ErrorCode.WEAK_PASSWORD);
+    assert.equal(codeOf(await s.accounts.register({ username, password: username.toUpperCase(), clientKey: '10.9.0.1' })), ErrorCode.WEAK_PASSWORD);
+    assert.equal(codeOf(await s.accounts.register({ username, password: 'password123', clientKey: '10.9.0.1' })), ErrorCode.WEAK_PASSWORD);
+    assert.equal(codeOf(await s.accounts.register({ username: 'no', password: PASSWORD, clientKey: '10.9.0.1' })), ErrorCode.INVALID_MESSAGE);
+    assert.equal(codeOf(await s.accounts.register({ username, password: PASSWORD, email: 'nope', clientKey: '10.9.0.1' })), ErrorCode.INVALID_MESSAGE);
     assert.equal(await s.users.findByUsername(username), undefined);
+  });
+
+  it('limits sign-ups per client before hashing: refused ones cost no scrypt and store nothing, other clients go on, the bucket refills', async () => {
+    const limited = wireServices(ctx.current().db, { now: () => clock, registrationLimit: { capacity: 2, refillPerSecond: 1 / 60 } });
+    let hashes = 0;
+    const hash = limited.passwords.hash.bind(limited.passwords);
+    limited.passwords.hash = (password: string) => {
+      hashes++;
+      return hash(password);
+    };
+    const signUp = (clientKey: string, username = uniqueUsername(), password = PASSWORD) => limited.accounts.register({ username, password, clientKey });
+    assert.equal(codeOf(await signUp('10.1.0.1')), 'ok');
+    assert.equal(codeOf(await signUp('10.1.0.1')), 'ok');
+    assert.equal(hashes, 2);
+    // A weak password is refused before the limit: not charged, no hash.
+    assert.equal(codeOf(await signUp('10.1.0.1', uniqueUsername(), 'short')), ErrorCode.WEAK_PASSWORD);
+    const refusedName = uniqueUsername();
+    const refused = await signUp('10.1.0.1', refusedName);
+    assert.equal(codeOf(refused), ErrorCode.RATE_LIMITED);
+    assert.ok(!refused.ok && refused.error.retryAfterMs !== undefined && refused.error.retryAfterMs > 59_000 && refused.error.retryAfterMs <= 60_000);
+    assert.equal(hashes, 2, 'a refused sign-up costs no scrypt hash');
+    assert.equal(await limited.users.findByUsername(refusedName), undefined);
+    assert.equal(codeOf(await signUp('10.1.0.2')), 'ok', 'another client has its own bucket');
+    clock += 60_000;
+    assert.equal(codeOf(await signUp('10.1.0.1', refusedName)), 'ok', 'one more after a minute');
+    assert.equal(codeOf(await signUp('10.1.0.1')), ErrorCode.RATE_LIMITED);
   });
 
   it('logs in with the right password, in any case of the username', async () => {

@@ -3,7 +3,8 @@
  *
  * Sign-in never says whether the username exists: an unknown user and a wrong password give the
  * same `BAD_CREDENTIALS`, and both run one scrypt verification, so the timing is alike too.
- * Sign-in attempts are rate limited per username and per client (IP address).
+ * Sign-in attempts are rate limited per username and per client (IP address); sign-ups per client,
+ * since each costs one scrypt hash.
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, fail, ok, type ErrorBody, type Result, type UserInfo } from '@collab/protocol';
@@ -29,17 +30,26 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = Object.freeze({
   perClient: Object.freeze({ capacity: 10, refillPerSecond: 5 / 60 }),
 });
 
+/** Default sign-up limit per client (IP address): 20 at once, then 20 an hour. */
+export const DEFAULT_REGISTRATION_LIMIT: BucketSpec = Object.freeze({ capacity: 20, refillPerSecond: 20 / 3600 });
+
+/** The sign-up limit allowing `perHour` sign-ups per client, all of them at once at most. */
+export function registrationLimitPerHour(perHour: number): BucketSpec {
+  return { capacity: perHour, refillPerSecond: perHour / 3600 };
+}
+
 /** A signed-in user and their token. */
 export interface Session {
   readonly user: UserInfo;
   readonly token: string;
 }
 
-/** What `register` accepts. */
+/** What `register` accepts; `clientKey` identifies the client for rate limiting (its IP address). */
 export interface RegisterInput {
   readonly username: string;
   readonly email?: string | null;
   readonly password: string;
+  readonly clientKey: string;
 }
 
 /** What `login` accepts; `clientKey` identifies the client for rate limiting (its IP address). */
@@ -55,6 +65,8 @@ export interface AccountServiceDeps {
   readonly passwords: PasswordHasher;
   readonly tokens: TokenService;
   readonly loginLimits?: LoginLimits;
+  /** Sign-ups per client. @default DEFAULT_REGISTRATION_LIMIT */
+  readonly registrationLimit?: BucketSpec;
   /** For the rate limiters. @default Date.now */
   readonly now?: Clock;
 }
@@ -66,6 +78,7 @@ export class AccountService {
   private readonly tokens: TokenService;
   private readonly byUsername: KeyedRateLimiter;
   private readonly byClient: KeyedRateLimiter;
+  private readonly registrationsByClient: KeyedRateLimiter;
   private dummyHash: Promise<string> | undefined;
 
   constructor(deps: AccountServiceDeps) {
@@ -75,6 +88,7 @@ export class AccountService {
     const limits = deps.loginLimits ?? DEFAULT_LOGIN_LIMITS;
     this.byUsername = new KeyedRateLimiter({ ...limits.perUsername, now: deps.now });
     this.byClient = new KeyedRateLimiter({ ...limits.perClient, now: deps.now });
+    this.registrationsByClient = new KeyedRateLimiter({ ...(deps.registrationLimit ?? DEFAULT_REGISTRATION_LIMIT), now: deps.now });
     // Prepare the dummy hash now, so that even the first unknown-user sign-in costs one scrypt, not two.
     this.dummy().catch(() => {
       this.dummyHash = undefined;
@@ -83,7 +97,11 @@ export class AccountService {
 
   /**
    * Creates an account and signs it in. Refuses: `INVALID_MESSAGE` (username or e-mail format),
-   * `WEAK_PASSWORD`, `USERNAME_TAKEN` (username or e-mail already registered, in any case).
+   * `WEAK_PASSWORD`, `USERNAME_TAKEN` (username or e-mail already registered, in any case),
+   * `RATE_LIMITED` (with `retryAfterMs`) once the client has used up its sign-ups. Only a sign-up
+   * that gets as far as hashing the password is charged (a refused username or password costs
+   * nothing and is not counted); one that then finds the username taken still is, as its hash was
+   * paid for.
    */
   async register(input: RegisterInput): Promise<Result<Session>> {
     const username = checkUsername(input.username);
@@ -92,6 +110,17 @@ export class AccountService {
     if (!email.ok) return email;
     const strong = checkPasswordStrength(input.password, username.value);
     if (!strong.ok) return strong;
+    const allowed = this.registrationsByClient.tryTake(input.clientKey.slice(0, 128));
+    if (!allowed.ok) {
+      return {
+        ok: false,
+        error: {
+          code: ErrorCode.RATE_LIMITED,
+          message: `too many sign-ups from this address; try again in ${Math.ceil(allowed.retryAfterMs / 1000)} s`,
+          retryAfterMs: allowed.retryAfterMs,
+        },
+      };
+    }
     const passwordHash = await this.passwords.hash(input.password);
     const created = await this.users.create({ username: username.value, email: email.value, passwordHash });
     if (!created.ok) return created;

@@ -200,6 +200,8 @@ export class Topology {
           JWT_SECRET: jwtSecret,
           DATA_DIR: path.join(dir, `node${i}`),
           LOG_LEVEL: options.logLevel ?? 'warn',
+          // nginx runs on this machine and sets X-Forwarded-For: the limits key on the real client.
+          TRUST_PROXY: 'loopback',
           ...options.nodeEnv?.(i),
         };
         const node = new NodeProcess(i, port, env, path.join(dir, `node${i}.log`), options.nodeArgs);

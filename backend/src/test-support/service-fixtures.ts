@@ -8,6 +8,7 @@ import { AccountService, type LoginLimits } from '../domain/accounts';
 import { DomainEvents, type DomainEventMap } from '../domain/domain-events';
 import { FileService, type HeadVersionLookup } from '../domain/files';
 import { PasswordHasher, TEST_SCRYPT_COST } from '../domain/passwords';
+import type { BucketSpec } from '../domain/rate-limit';
 import { RoomService } from '../domain/rooms';
 import { TokenService, type AuthUser } from '../domain/tokens';
 import type { Database } from '../storage/database';
@@ -71,10 +72,15 @@ export class EventRecorder {
   }
 }
 
+/** The sign-up limit of test servers and services: far above what any suite signs up from one address. */
+export const TEST_REGISTRATION_LIMIT: BucketSpec = Object.freeze({ capacity: 100_000, refillPerSecond: 100_000 });
+
 /** Options of `wireServices`. */
 export interface WireOptions {
   readonly limits?: Partial<Limits>;
   readonly loginLimits?: LoginLimits;
+  /** Sign-ups per client. @default TEST_REGISTRATION_LIMIT (tests sign up many users from one key) */
+  readonly registrationLimit?: BucketSpec;
   readonly now?: () => number;
   readonly headVersion?: HeadVersionLookup;
   /** The token secret. @default a random one */
@@ -106,7 +112,7 @@ export function wireServices(db: Database, options: WireOptions = {}): Services 
   const recorder = new EventRecorder(events);
   const tokens = new TokenService({ secret: options.jwtSecret ?? randomBytes(32).toString('base64url'), now: options.now });
   const passwords = new PasswordHasher(TEST_SCRYPT_COST);
-  const accounts = new AccountService({ users, passwords, tokens, loginLimits: options.loginLimits, now: options.now });
+  const accounts = new AccountService({ users, passwords, tokens, loginLimits: options.loginLimits, registrationLimit: options.registrationLimit ?? TEST_REGISTRATION_LIMIT, now: options.now });
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const rooms = new RoomService({ rooms: roomsRepo, users, events, limits });
   const files = new FileService({ rooms: roomsRepo, files: filesRepo, events, limits, headVersion: options.headVersion });

@@ -10,6 +10,8 @@ import { startApp, type App, type AppFaults } from '../app';
 import type { ServerConfig } from '../config';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { TEST_SCRYPT_COST } from '../domain/passwords';
+import type { BucketSpec } from '../domain/rate-limit';
+import { TEST_REGISTRATION_LIMIT } from './service-fixtures';
 import { CollabClient } from '@collab/client';
 import { createLogger, type Logger } from '../observability/logger';
 import { RemoteApi, storedText } from './remote-api';
@@ -44,6 +46,10 @@ export class TestServer extends RemoteApi {
       redisUrl?: string;
       redisPrefix?: string;
       faults?: AppFaults;
+      /** Sign-ups per client. @default TEST_REGISTRATION_LIMIT */
+      registrationLimit?: BucketSpec;
+      /** Express's `trust proxy` (TRUST_PROXY). @default not set */
+      trustProxy?: string | number;
     } = {},
   ): Promise<TestServer> {
     const secret = options.secret ?? randomBytes(32).toString('base64url');
@@ -56,11 +62,13 @@ export class TestServer extends RemoteApi {
       dataDir: path.join(os.tmpdir(), `collab-test-${randomBytes(4).toString('hex')}`),
       jwtSecret: secret,
       jwtTtlSeconds: 3600,
+      ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     };
     const app = await startApp({
       config,
       database,
       passwordCost: TEST_SCRYPT_COST,
+      registrationLimit: options.registrationLimit ?? TEST_REGISTRATION_LIMIT,
       logger: options.logger ?? createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.sessions ? { sessions: options.sessions } : {}),

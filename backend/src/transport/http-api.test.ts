@@ -166,6 +166,22 @@ forEachDatabase('transport: HTTP API', (ctx) => {
       }
     });
 
+    it('trips the sign-up limit per client with 429 RATE_LIMITED and Retry-After, before any hash', async () => {
+      const limited = await startApi(ctx.current().db, { registrationLimit: { capacity: 2, refillPerSecond: 1 / 1800 } });
+      try {
+        for (let i = 0; i < 2; i++) assert.equal((await call(limited, 'POST', '/auth/register', { body: { username: uniqueUsername(), password: PASSWORD } })).status, 201);
+        const username = uniqueUsername();
+        const ex = await call(limited, 'POST', '/auth/register', { body: { username, password: PASSWORD } });
+        expectError(ex, 429, ErrorCode.RATE_LIMITED);
+        const wait = ex.body.error.retryAfterMs as number;
+        assert.ok(wait > 1_700_000 && wait <= 1_800_000, `retryAfterMs ${wait}`);
+        assert.equal(ex.headers.get('retry-after'), String(Math.ceil(wait / 1000)));
+        assert.equal(await limited.s.users.findByUsername(username), undefined, 'nothing stored');
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('never logs a password, even when the handler fails unexpectedly', async () => {
       const failing = { login: () => Promise.reject(new Error('database is down')), register: () => Promise.reject(new Error('database is down')) } as unknown as AccountService;
       const broken = await startApi(ctx.current().db, {}, { accounts: failing });

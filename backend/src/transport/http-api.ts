@@ -177,7 +177,8 @@ export function createHttpApi(deps: HttpApiDeps): Router {
   router.post('/auth/register', async (req, res) => {
     const body = parseBody(bodies.register, req, res);
     if (!body) return;
-    reply(res, await accounts.register(body), 201);
+    const clientKey = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    reply(res, await accounts.register({ ...body, clientKey }), 201);
   });
 
   router.post('/auth/login', async (req, res) => {
