@@ -12,9 +12,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
-import * as path from 'node:path';
 import { Args } from './args';
 import { localDataDirectory, STALL_MS } from './disk-probe';
 import { FsyncWatch } from './fsync-watch';
