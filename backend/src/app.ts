@@ -122,6 +122,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const sessionOptions: Partial<FileSessionOptions> = {
     limits,
     ...(config.commitConcurrency ? { commitConcurrency: config.commitConcurrency } : {}),
+    ...(config.commitOverlapMs !== undefined ? { commitOverlapAfterMs: config.commitOverlapMs } : {}),
     ...options.sessions,
   };
   const sessions = new FileSessions(opsRepo, sessionOptions, {

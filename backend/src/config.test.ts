@@ -135,6 +135,9 @@ describe('backend config: loadConfig', () => {
     for (const bad of ['0', '65', 'two', '1.5']) assert.equal(errors(loadConfig({ COMMIT_CONCURRENCY: bad }, { cwd })).length, 1, bad);
     assert.equal(c.redisPrefix, 'collab-prod:eu');
     assert.equal(ok(loadConfig({ REGISTRATIONS_PER_HOUR: '500' }, { cwd })).registrationsPerHour, 500);
+    assert.equal(ok(loadConfig({ COMMIT_OVERLAP_MS: '0' }, { cwd })).commitOverlapMs, 0);
+    assert.equal(ok(loadConfig({ COMMIT_OVERLAP_MS: '5' }, { cwd })).commitOverlapMs, 5);
+    for (const bad of ['1001', '-1', 'soon', '1.5']) assert.equal(errors(loadConfig({ COMMIT_OVERLAP_MS: bad }, { cwd })).length, 1, bad);
     assert.equal(ok(loadConfig({}, { cwd })).registrationsPerHour, undefined);
     for (const bad of ['0', '1000001', 'many', '2.5', '-3']) assert.equal(errors(loadConfig({ REGISTRATIONS_PER_HOUR: bad }, { cwd })).length, 1, bad);
     assert.equal(ok(loadConfig({ TRUST_PROXY: '1' }, { cwd })).trustProxy, 1);

@@ -85,6 +85,34 @@ describe('commit groups', () => {
     assert.equal(store.maxOpen, 2);
   });
 
+  it('opens a second group beside a young one only after overlapAfterMs; a group that returns sooner takes what waited', async () => {
+    let now = 1000;
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const store = new ControlledStore();
+    const groups = new CommitGroups(store, { maxConcurrent: 2, overlapAfterMs: 20, now: () => now });
+    const all: Promise<CommitAttempt>[] = [groups.commit(batch('a'))];
+    await tick();
+    all.push(groups.commit(batch('b')), groups.commit(batch('c')));
+    await sleep(5);
+    assert.deepEqual(store.groups, [['a']], 'a is young: b and c wait for it');
+    // a returns before the delay: b and c leave together, as with one slot.
+    store.finish();
+    await tick();
+    await tick();
+    assert.deepEqual(store.groups, [['a'], ['b', 'c']]);
+    // b+c is out; d arrives and waits until b+c has been out 20 ms by the clock, then overlaps it.
+    all.push(groups.commit(batch('d')));
+    await sleep(30);
+    assert.deepEqual(store.groups.length, 2, 'the clock has not moved: still waiting');
+    now += 20;
+    await sleep(30);
+    assert.deepEqual(store.groups, [['a'], ['b', 'c'], ['d']]);
+    assert.equal(store.open, 2, 'd overlaps the slow group');
+    store.finish();
+    store.finish();
+    await Promise.all(all);
+  });
+
   it('caps a group at maxSubmissions over all its files, but never splits a batch', async () => {
     const store = new ControlledStore();
     const groups = new CommitGroups(store, { maxConcurrent: 1, maxSubmissions: 5 });

@@ -59,6 +59,8 @@ export interface FileSessionOptions {
   readonly maxCommitBatch: number;
   /** Group transactions (each committing the ready batches of many files) open at once. @default 2 */
   readonly commitConcurrency: number;
+  /** A further group transaction opens beside an open one only after that one has been out this long (ms). @default 0 */
+  readonly commitOverlapAfterMs: number;
   /** Most submissions, over all files, in one group transaction. @default 500 */
   readonly maxGroupSubmissions: number;
 }
@@ -73,6 +75,7 @@ export const DEFAULT_FILE_SESSION_OPTIONS: FileSessionOptions = {
   maxCommitAttempts: 20,
   maxCommitBatch: 100,
   commitConcurrency: 2,
+  commitOverlapAfterMs: 0,
   maxGroupSubmissions: 500,
 };
 
@@ -182,7 +185,7 @@ export class FileSessions {
     this.options = { ...DEFAULT_FILE_SESSION_OPTIONS, ...options };
     this.groups = new CommitGroups(
       repo,
-      { maxConcurrent: this.options.commitConcurrency, maxSubmissions: this.options.maxGroupSubmissions },
+      { maxConcurrent: this.options.commitConcurrency, maxSubmissions: this.options.maxGroupSubmissions, overlapAfterMs: this.options.commitOverlapAfterMs },
       { onGroup: (files, submissions) => this.hooks.onGroup?.(files, submissions) },
     );
   }
