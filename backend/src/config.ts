@@ -96,7 +96,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
   const host = read(env, 'HOST') ?? DEFAULT_HOST;
   if (/\s/.test(host)) errors.push('HOST must not contain whitespace');
 
-  const port = parsePort(read(env, 'PORT'), errors);
+  const port = readInteger(env, 'PORT', { min: 0, max: 65535, digits: 5 }, errors) ?? DEFAULT_PORT;
 
   const databaseUrl = read(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !hasProtocol(databaseUrl, ['postgres:', 'postgresql:'])) {
@@ -108,29 +108,10 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
     errors.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
 
-  const poolRaw = read(env, 'DATABASE_POOL_MAX');
-  const databasePoolMax = poolRaw === undefined ? undefined : /^\d{1,4}$/.test(poolRaw) ? Number(poolRaw) : NaN;
-  if (databasePoolMax !== undefined && !(databasePoolMax >= 1 && databasePoolMax <= 1000)) {
-    errors.push(`DATABASE_POOL_MAX must be an integer from 1 to 1000, got ${JSON.stringify(poolRaw)}`);
-  }
-
-  const concurrencyRaw = read(env, 'COMMIT_CONCURRENCY');
-  const commitConcurrency = concurrencyRaw === undefined ? undefined : /^\d{1,3}$/.test(concurrencyRaw) ? Number(concurrencyRaw) : NaN;
-  if (commitConcurrency !== undefined && !(commitConcurrency >= 1 && commitConcurrency <= 64)) {
-    errors.push(`COMMIT_CONCURRENCY must be an integer from 1 to 64, got ${JSON.stringify(concurrencyRaw)}`);
-  }
-
-  const overlapRaw = read(env, 'COMMIT_OVERLAP_MS');
-  const commitOverlapMs = overlapRaw === undefined ? undefined : /^\d{1,4}$/.test(overlapRaw) ? Number(overlapRaw) : NaN;
-  if (commitOverlapMs !== undefined && !(commitOverlapMs >= 0 && commitOverlapMs <= 1000)) {
-    errors.push(`COMMIT_OVERLAP_MS must be an integer from 0 to 1000, got ${JSON.stringify(overlapRaw)}`);
-  }
-
-  const registrationsRaw = read(env, 'REGISTRATIONS_PER_HOUR');
-  const registrationsPerHour = registrationsRaw === undefined ? undefined : /^\d{1,7}$/.test(registrationsRaw) ? Number(registrationsRaw) : NaN;
-  if (registrationsPerHour !== undefined && !(registrationsPerHour >= 1 && registrationsPerHour <= 1_000_000)) {
-    errors.push(`REGISTRATIONS_PER_HOUR must be an integer from 1 to 1000000, got ${JSON.stringify(registrationsRaw)}`);
-  }
+  const databasePoolMax = readInteger(env, 'DATABASE_POOL_MAX', { min: 1, max: 1000, digits: 4 }, errors);
+  const commitConcurrency = readInteger(env, 'COMMIT_CONCURRENCY', { min: 1, max: 64, digits: 3 }, errors);
+  const commitOverlapMs = readInteger(env, 'COMMIT_OVERLAP_MS', { min: 0, max: 1000, digits: 4 }, errors);
+  const registrationsPerHour = readInteger(env, 'REGISTRATIONS_PER_HOUR', { min: 1, max: 1_000_000, digits: 7 }, errors);
 
   const trustProxyRaw = read(env, 'TRUST_PROXY');
   let trustProxy: string | number | undefined;
@@ -154,7 +135,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
     errors.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters long (it has ${jwtSecret.length})`);
   }
 
-  const jwtTtlSeconds = parseTtl(read(env, 'JWT_TTL_SECONDS'), errors);
+  const jwtTtlSeconds = readInteger(env, 'JWT_TTL_SECONDS', { min: MIN_JWT_TTL_SECONDS, max: MAX_JWT_TTL_SECONDS, digits: 8 }, errors) ?? DEFAULT_JWT_TTL_SECONDS;
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -195,24 +176,17 @@ function read(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function parsePort(value: string | undefined, errors: string[]): number {
-  if (value === undefined) return DEFAULT_PORT;
-  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(port >= 0 && port <= 65535)) {
-    errors.push(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(value)}`);
-    return DEFAULT_PORT;
-  }
-  return port;
-}
-
-function parseTtl(value: string | undefined, errors: string[]): number {
-  if (value === undefined) return DEFAULT_JWT_TTL_SECONDS;
-  const ttl = /^\d{1,8}$/.test(value) ? Number(value) : NaN;
-  if (!(ttl >= MIN_JWT_TTL_SECONDS && ttl <= MAX_JWT_TTL_SECONDS)) {
-    errors.push(`JWT_TTL_SECONDS must be an integer from ${MIN_JWT_TTL_SECONDS} to ${MAX_JWT_TTL_SECONDS}, got ${JSON.stringify(value)}`);
-    return DEFAULT_JWT_TTL_SECONDS;
-  }
-  return ttl;
+/**
+ * The integer in variable `name`: undefined when unset; when it is not 1 to `digits` decimal digits
+ * within [min, max], undefined too and one message in `errors`.
+ */
+function readInteger(env: Env, name: string, range: { min: number; max: number; digits: number }, errors: string[]): number | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  const value = new RegExp(`^\\d{1,${range.digits}}$`).test(raw) ? Number(raw) : NaN;
+  if (value >= range.min && value <= range.max) return value;
+  errors.push(`${name} must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}`);
+  return undefined;
 }
 
 function hasProtocol(url: string, protocols: readonly string[]): boolean {

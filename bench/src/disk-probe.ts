@@ -2,21 +2,23 @@
  * fdatasync latency of the filesystem PostgreSQL's WAL lives on. Every acknowledged op waits for
  * a WAL flush (synchronous_commit = on), so a disk that stalls now and then puts a floor under the
  * end-to-end p99 whatever the server does; the report prints this floor next to the figures.
- * The probe runs for a few seconds before the measured window, never during it.
+ * The probe runs for a few seconds before the measured window at 200 writes a second; the watch
+ * (`FsyncWatch`) runs during the window at 20 a second, a few percent of a typing run's WAL flushes,
+ * and says whether the disk stalled while the latencies were taken. Both write from a worker
+ * thread (`fsync-watch-worker.ts`), so a stall blocks only that thread and each write is timed
+ * around its own calls.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
 import { Samples, round } from './stats';
 
 /** A write taking longer than this counts as a stall. */
 export const STALL_MS = 20;
 
-/** Block size of one probe write: PostgreSQL's WAL page. */
-const BLOCK = 8192;
-
-/** The probe's file is preallocated to this size and written in a cycle, like a WAL segment (no size change, so no inode update). */
-const FILE_SIZE = 1 << 20;
+/** Writes per second of the watch during a window. */
+export const WATCH_RATE_HZ = 20;
 
 /** What the probe found (milliseconds). */
 export interface FsyncStats {
@@ -63,42 +65,45 @@ export function fsyncStats(latenciesMs: readonly number[], seconds: number, dir:
   };
 }
 
+/** A running series of timed writes (8 KB + fdatasync) in a temporary file: stop it to get its figures. */
+export class FsyncWatch {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly dir: string,
+  ) {}
+
+  /** Starts writing in `dir` at `rateHz`; resolves once the first write is under way. */
+  static async start(dir: string, rateHz = WATCH_RATE_HZ): Promise<FsyncWatch> {
+    const worker = new Worker(path.join(__dirname, 'fsync-watch-worker.js'), { workerData: { dir, rateHz } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    return new FsyncWatch(worker, dir);
+  }
+
+  /** Stops the writes, removes the file, and summarises. */
+  async stop(): Promise<FsyncStats> {
+    const done = new Promise<{ latencies: number[]; seconds: number }>((resolve, reject) => {
+      this.worker.once('message', resolve);
+      this.worker.once('error', reject);
+    });
+    this.worker.postMessage('stop');
+    const { latencies, seconds } = await done;
+    await this.worker.terminate();
+    return fsyncStats(latencies, seconds, this.dir);
+  }
+}
+
 /**
- * Writes an 8 KB block + fdatasync at a fixed rate into a temporary file in `dir` for
- * `durationMs`, then deletes it. Each write is timed around the synchronous calls only, so the
- * bench's own event loop does not show up in the figures; a slow write delays the next ones
- * rather than queueing them (as PostgreSQL's single WAL flusher would).
+ * Writes an 8 KB block + fdatasync at a fixed rate (default 200/s) into a temporary file in `dir`
+ * for `durationMs` (default 3 s), then deletes it; a slow write delays the next ones rather than
+ * queueing them (as PostgreSQL's single WAL flusher would).
  */
 export async function probeFsync(dir: string, options: ProbeOptions = {}): Promise<FsyncStats> {
-  const interval = 1000 / (options.rateHz ?? 200);
-  const durationMs = options.durationMs ?? 3000;
-  const tmp = mkdtempSync(path.join(dir, '.collab-bench-fsync-'));
-  const file = path.join(tmp, 'probe');
-  const fd = openSync(file, 'w');
-  const latencies: number[] = [];
-  try {
-    const block = Buffer.alloc(BLOCK, 0x5a);
-    for (let off = 0; off < FILE_SIZE; off += BLOCK) writeSync(fd, block, 0, BLOCK, off);
-    fdatasyncSync(fd);
-    const start = performance.now();
-    let next = start;
-    let offset = 0;
-    while (performance.now() - start < durationMs) {
-      const t0 = performance.now();
-      writeSync(fd, block, 0, BLOCK, offset);
-      fdatasyncSync(fd);
-      latencies.push(performance.now() - t0);
-      offset = (offset + BLOCK) % FILE_SIZE;
-      next += interval;
-      // Behind schedule after a stall: carry on from now instead of bursting to catch up.
-      if (next < performance.now()) next = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, next - performance.now()));
-    }
-    return fsyncStats(latencies, (performance.now() - start) / 1000, dir);
-  } finally {
-    closeSync(fd);
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const watch = await FsyncWatch.start(dir, options.rateHz ?? 200);
+  await new Promise((resolve) => setTimeout(resolve, options.durationMs ?? 3000));
+  return watch.stop();
 }
 
 /** True when the URL's server runs on this machine (so its data directory is a path here). */
@@ -127,21 +132,41 @@ export async function localDataDirectory(adminUrl: string): Promise<{ dir: strin
   }
 }
 
+/** PostgreSQL's data directory on this machine, and where to write probes: its parent, or why not there. */
+export interface PostgresDisk {
+  readonly dataDir: string;
+  readonly probeDir: string | { readonly reason: string };
+}
+
 /**
- * Finds PostgreSQL's data directory over the admin connection and probes its parent directory
- * (same filesystem, but never inside the data directory itself). Never throws: any failure
- * becomes a reason.
+ * Finds PostgreSQL's data directory over the admin connection, and its parent as the place to
+ * probe (same filesystem, but never inside the data directory itself). Never throws.
  */
-export async function probePostgresDisk(adminUrl: string, options: ProbeOptions = {}): Promise<DiskProbeResult> {
+export async function postgresDisk(adminUrl: string): Promise<PostgresDisk | { reason: string }> {
   const found = await localDataDirectory(adminUrl);
-  if ('reason' in found) return { stats: null, reason: found.reason };
-  const dataDir = found.dir;
-  const parent = path.dirname(dataDir);
+  if ('reason' in found) return found;
+  const parent = path.dirname(found.dir);
   try {
     // The data directory may be a mount point of its own: then its parent says nothing about it.
-    if (statSync(parent).dev !== statSync(dataDir).dev) return { stats: null, reason: `${parent} is not on the filesystem of ${dataDir}` };
-    return { stats: await probeFsync(parent, options) };
+    if (statSync(parent).dev !== statSync(found.dir).dev) return { dataDir: found.dir, probeDir: { reason: `${parent} is not on the filesystem of ${found.dir}` } };
+    return { dataDir: found.dir, probeDir: parent };
   } catch (err) {
-    return { stats: null, reason: `cannot probe ${parent}: ${err instanceof Error ? err.message : String(err)}` };
+    return { dataDir: found.dir, probeDir: { reason: `cannot probe ${parent}: ${err instanceof Error ? err.message : String(err)}` } };
   }
+}
+
+/** Probes fdatasync where `disk` says to, or says why not. Never throws. */
+export async function probeDisk(disk: PostgresDisk | { reason: string }, options: ProbeOptions = {}): Promise<DiskProbeResult> {
+  if ('reason' in disk) return { stats: null, reason: disk.reason };
+  if (typeof disk.probeDir !== 'string') return { stats: null, reason: disk.probeDir.reason };
+  try {
+    return { stats: await probeFsync(disk.probeDir, options) };
+  } catch (err) {
+    return { stats: null, reason: `cannot probe ${disk.probeDir}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** `probeDisk` of PostgreSQL's disk as found over the admin connection. Never throws. */
+export async function probePostgresDisk(adminUrl: string, options: ProbeOptions = {}): Promise<DiskProbeResult> {
+  return probeDisk(await postgresDisk(adminUrl), options);
 }

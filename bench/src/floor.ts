@@ -12,14 +12,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Args } from './args';
-import { localDataDirectory, STALL_MS } from './disk-probe';
-import { FsyncWatch } from './fsync-watch';
+import { FsyncWatch, postgresDisk, STALL_MS } from './disk-probe';
 import { cpuTicks, machineTicks, ticksPerSecond } from './proc';
 import { Rng, chooseSeed } from './rng';
+import { createScratchDatabase, dropScratchDatabase } from './servers';
 import { round, Samples } from './stats';
 
 /** What the server process is told. */
@@ -126,13 +125,7 @@ async function drive(argv: string[]): Promise<number> {
   console.log(`floor: ${clients} clients × ${rate}/s over ${files} files, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}, seed ${seed}`);
   const adminUrl = args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres');
   const scratch = pg ? `floor_${randomBytes(6).toString('hex')}` : undefined;
-  let databaseUrl: string | undefined;
-  if (scratch) {
-    await adminQuery(adminUrl, `CREATE DATABASE ${scratch}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${scratch}`;
-    databaseUrl = url.toString();
-  }
+  const databaseUrl = scratch ? await createScratchDatabase(adminUrl, scratch) : undefined;
   const serveOptions: ServeOptions = { ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs };
   const server = fork(__filename, ['--serve', JSON.stringify(serveOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
@@ -143,7 +136,7 @@ async function drive(argv: string[]): Promise<number> {
     return await measure(server, listening, { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl });
   } finally {
     server.kill();
-    if (scratch) await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
+    if (scratch) await dropScratchDatabase(adminUrl, scratch);
   }
 }
 
@@ -211,8 +204,8 @@ async function measure(
   const cpuOf = (pid: number | undefined): number => (pid === undefined ? 0 : (cpuTicks(pid) ?? 0) / tick);
   const serverPid = server.pid;
   // The disk under PostgreSQL during the window (as the load tool watches it).
-  const dataDir = o.pg ? await localDataDirectory(o.adminUrl) : { reason: 'no database' };
-  const watch = 'dir' in dataDir ? await FsyncWatch.start(path.dirname(dataDir.dir)).catch(() => undefined) : undefined;
+  const disk = o.pg ? await postgresDisk(o.adminUrl) : undefined;
+  const watch = disk && !('reason' in disk) && typeof disk.probeDir === 'string' ? await FsyncWatch.start(disk.probeDir).catch(() => undefined) : undefined;
   const from = { server: cpuOf(serverPid), backend: cpuOf(listening.backendPid), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
   measuring = true;
   await sleep(o.durationS * 1000);
@@ -253,16 +246,6 @@ async function measure(
   if (fsync) console.log(`  fsync in window  p50 ${fsync.p50}  p99 ${fsync.p99}  max ${fsync.max} ms, ${fsync.stalls} stalls >${STALL_MS} ms (${fsync.samples} writes)`);
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
   return 0;
-}
-
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The thread of `FsyncWatch`: writes an 8 KB block + fdatasync at a fixed rate into a temporary
+ * The thread of `FsyncWatch` (disk-probe.ts): writes an 8 KB block + fdatasync at a fixed rate into a temporary
  * file until told to stop, then posts every latency and removes its file. Synchronous calls in a
  * thread of their own: a stall blocks this thread only, and each write is timed around the calls
  * alone, so neither the bench's event loop nor libuv's pool shows up in the figures.
@@ -9,9 +9,11 @@ import * as path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { dir, rateHz } = workerData as { dir: string; rateHz: number };
+/** Block size of one write: PostgreSQL's WAL page. */
 const BLOCK = 8192;
+/** The file is preallocated to this size and written in a cycle, like a WAL segment (no size change, so no inode update). */
 const FILE_SIZE = 1 << 20;
-const tmp = mkdtempSync(path.join(dir, '.collab-bench-fsync-watch-'));
+const tmp = mkdtempSync(path.join(dir, '.collab-bench-fsync-'));
 const fd = openSync(path.join(tmp, 'probe'), 'w');
 const block = Buffer.alloc(BLOCK, 0x5a);
 for (let off = 0; off < FILE_SIZE; off += BLOCK) writeSync(fd, block, 0, BLOCK, off);
@@ -19,6 +21,7 @@ fdatasyncSync(fd);
 
 const latencies: number[] = [];
 const start = performance.now();
+let next = start;
 let offset = 0;
 let timer: NodeJS.Timeout | undefined;
 
@@ -29,8 +32,10 @@ function tick(): void {
   const now = performance.now();
   latencies.push(now - t0);
   offset = (offset + BLOCK) % FILE_SIZE;
-  // After a stall, carry on from now rather than bursting to catch up.
-  timer = setTimeout(tick, Math.max(0, 1000 / rateHz - (now - t0)));
+  // A fixed schedule (timers round their delays); after a stall, carry on from now rather than
+  // bursting to catch up.
+  next = Math.max(next + 1000 / rateHz, now);
+  timer = setTimeout(tick, next - now);
 }
 
 parentPort?.on('message', (m: unknown) => {

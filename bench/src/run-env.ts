@@ -3,16 +3,13 @@
  * (and of PostgreSQL's backends for the run's database, Redis, and this process), measurement
  * windows, and the machine's state (cores, load average, other people's CPU use).
  */
-import { statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import * as path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { buildInfo, type BuildInfo } from './build-info';
 import { childrenOf, findPids, ProcSampler, type CpuMark, type CpuUsage } from './proc';
 import { Client } from 'pg';
 import { BlockDeviceSampler, blockStatFileOf, type BlockDeviceFigures } from './block-device';
-import { localDataDirectory, probePostgresDisk, type DiskProbeResult, type FsyncStats, type ProbeOptions } from './disk-probe';
-import { FsyncWatch } from './fsync-watch';
+import { FsyncWatch, postgresDisk, probeDisk, type DiskProbeResult, type FsyncStats, type PostgresDisk, type ProbeOptions } from './disk-probe';
 import { scrapeServers, SERVER_HISTOGRAMS, tailShare, type TailShare } from './server-metrics';
 import { readWal, walDelta, type WalCounters, type WalFigures } from './wal-stats';
 import { existingServers, spawnServers, type DbKind, type Servers, type SynchronousCommit } from './servers';
@@ -28,15 +25,6 @@ function withChildren(parents: readonly number[]): () => number[] {
     }
     return cached;
   };
-}
-
-/** True when both paths exist on one filesystem. */
-function sameFilesystem(a: string, b: string): boolean {
-  try {
-    return statSync(a).dev === statSync(b).dev;
-  } catch {
-    return false;
-  }
 }
 
 /** The event-loop monitor's sampling interval (ms); its readings include it, so it is subtracted. */
@@ -155,7 +143,15 @@ export class RunEnv {
             ...(options.profileDir ? { profileDir: options.profileDir } : {}),
           });
     log(`servers: ${servers.nodes.map((n) => `${n.url}${n.pid ? ` (pid ${n.pid})` : ''}`).join(', ')} on ${servers.database}`);
-    const disk = await RunEnv.probeDisk(options, servers, log);
+    // PostgreSQL's disk, found once: probed now, watched during each window.
+    const onPostgres = servers.scratchDb !== undefined || (options.urls.length > 0 && options.pgAdminUrl !== '');
+    const pgDisk = onPostgres ? await postgresDisk(options.pgAdminUrl) : { reason: 'not a PostgreSQL run' };
+    const disk: DiskProbeResult =
+      options.diskProbe === false
+        ? { stats: null, reason: 'probe disabled' }
+        : onPostgres
+          ? await RunEnv.probeDisk(pgDisk, options.diskProbe ?? {}, log)
+          : { stats: null, reason: 'not a PostgreSQL run' };
     const serverPids = servers.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined);
     const groups = [
       { name: 'server', pids: () => serverPids },
@@ -187,33 +183,23 @@ export class RunEnv {
     const sampler = new ProcSampler(groups, 500);
     sampler.start();
     const synchronousCommit = servers.scratchDb ? (options.synchronousCommit ?? 'on') : undefined;
-    const diskUnder = await RunEnv.findDiskUnder(options, servers);
-    return new RunEnv(servers, sampler, build, options.viaBalancer ?? false, options.pgAdminUrl, disk, synchronousCommit, diskUnder);
+    return new RunEnv(servers, sampler, build, options.viaBalancer ?? false, options.pgAdminUrl, disk, synchronousCommit, RunEnv.diskUnder(options, pgDisk));
   }
 
-  /** The block device and a watch directory under PostgreSQL's data directory (PostgreSQL on this machine only). */
-  private static async findDiskUnder(options: EnvOptions, servers: Servers): Promise<DiskUnder> {
-    const onPostgres = servers.scratchDb !== undefined || (options.urls.length > 0 && options.pgAdminUrl !== '');
-    if (!onPostgres) return { block: { reason: 'not a PostgreSQL run' }, watchDir: { reason: 'not a PostgreSQL run' } };
-    const found = await localDataDirectory(options.pgAdminUrl);
-    if ('reason' in found) return { block: found, watchDir: found };
-    const parent = path.dirname(found.dir);
-    let watchDir: DiskUnder['watchDir'] = parent;
-    if (options.fsyncWatch === false) watchDir = { reason: 'disabled (--no-fsync-watch)' };
-    else if (!sameFilesystem(parent, found.dir)) watchDir = { reason: `${parent} is not on the filesystem of ${found.dir}` };
-    return { block: blockStatFileOf(found.dir), watchDir };
+  /** The block device and the watch directory of PostgreSQL's disk (PostgreSQL on this machine only). */
+  private static diskUnder(options: EnvOptions, pgDisk: PostgresDisk | { reason: string }): DiskUnder {
+    if ('reason' in pgDisk) return { block: pgDisk, watchDir: pgDisk };
+    const watchDir = options.fsyncWatch === false ? { reason: 'disabled (--no-fsync-watch)' } : pgDisk.probeDir;
+    return { block: blockStatFileOf(pgDisk.dataDir), watchDir };
   }
 
   /**
    * Probes fdatasync on PostgreSQL's filesystem while the servers are up but idle: before the
    * measured window, so the probe's writes do not load the figures it explains.
    */
-  private static async probeDisk(options: EnvOptions, servers: Servers, log: (line: string) => void): Promise<DiskProbeResult> {
-    const onPostgres = servers.scratchDb !== undefined || (options.urls.length > 0 && options.pgAdminUrl !== '');
-    if (options.diskProbe === false) return { stats: null, reason: 'probe disabled' };
-    if (!onPostgres) return { stats: null, reason: 'not a PostgreSQL run' };
+  private static async probeDisk(pgDisk: PostgresDisk | { reason: string }, pacing: ProbeOptions, log: (line: string) => void): Promise<DiskProbeResult> {
     log('disk: probing fdatasync latency on PostgreSQL\'s filesystem');
-    const disk = await probePostgresDisk(options.pgAdminUrl, options.diskProbe ?? {});
+    const disk = await probeDisk(pgDisk, pacing);
     if (!disk.stats) log(`disk: not measured (${disk.reason})`);
     return disk;
   }

@@ -262,7 +262,7 @@ function stopChild(child: ChildProcess): Promise<void> {
  * the nodes open gets it, and read back over a connection to it so a silently ignored setting
  * cannot pass for a diagnostic run.
  */
-async function createScratchDatabase(adminUrl: string, name: string, synchronousCommit: SynchronousCommit = 'on'): Promise<string> {
+export async function createScratchDatabase(adminUrl: string, name: string, synchronousCommit: SynchronousCommit = 'on'): Promise<string> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -291,7 +291,7 @@ async function createScratchDatabase(adminUrl: string, name: string, synchronous
 }
 
 /** Drops the scratch database, disconnecting anything left on it. */
-async function dropScratchDatabase(adminUrl: string, name: string): Promise<void> {
+export async function dropScratchDatabase(adminUrl: string, name: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {

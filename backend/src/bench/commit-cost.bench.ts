@@ -5,13 +5,13 @@
  * the backend's CPU (from /proc, Linux), this process's CPU and the wall time per commit. The
  * difference between the full commit and a variant is what that piece costs.
  *
- *   npm run bench:commit-cost            (COMMITS=3000 ROUNDS=3 FILES_PER_GROUP=1, PostgreSQL at
- *                                         TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test)
+ *   npm run bench:commit-cost    (COMMITS=3000 ROUNDS=3 FILES_PER_GROUP=1; the test suites' PostgreSQL:
+ *                                 TEST_DATABASE_URL, else 127.0.0.1:5432 as postgres or root)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { openDatabase } from '../storage/database';
+import { freshPostgres } from '../test-support/databases';
 import { GROUP_COMMIT_STATEMENTS, intArray, textArray, uuidArray } from '../storage/pg-group-commit';
 
 const COMMITS = Number(process.env['COMMITS'] ?? 3000);
@@ -47,20 +47,13 @@ const VARIANTS: readonly Variant[] = [
 ];
 
 async function main(): Promise<void> {
-  const adminUrl = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const name = `collab_commit_cost_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  // A fresh database with the real migrations, dropped at the end (the test suites' helper).
+  const scratch = await freshPostgres();
+  if (typeof scratch === 'string') throw new Error(scratch);
   try {
-    const db = await openDatabase({ kind: 'postgres', url: url.toString() });
-    await db.close();
-    await run(url.toString());
+    await run(scratch.url as string);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.dispose();
   }
 }
 

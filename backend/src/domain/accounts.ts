@@ -111,16 +111,7 @@ export class AccountService {
     const strong = checkPasswordStrength(input.password, username.value);
     if (!strong.ok) return strong;
     const allowed = this.registrationsByClient.tryTake(input.clientKey.slice(0, 128));
-    if (!allowed.ok) {
-      return {
-        ok: false,
-        error: {
-          code: ErrorCode.RATE_LIMITED,
-          message: `too many sign-ups from this address; try again in ${Math.ceil(allowed.retryAfterMs / 1000)} s`,
-          retryAfterMs: allowed.retryAfterMs,
-        },
-      };
-    }
+    if (!allowed.ok) return { ok: false, error: rateLimited('too many sign-ups from this address', allowed.retryAfterMs) };
     const passwordHash = await this.passwords.hash(input.password);
     const created = await this.users.create({ username: username.value, email: email.value, passwordHash });
     if (!created.ok) return created;
@@ -160,18 +151,18 @@ export class AccountService {
     if (byUser.ok && byClient.ok) return undefined;
     if (byUser.ok) this.byUsername.refund(userKey);
     if (byClient.ok) this.byClient.refund(clientKey);
-    const retryAfterMs = Math.max(byUser.ok ? 0 : byUser.retryAfterMs, byClient.ok ? 0 : byClient.retryAfterMs);
-    return {
-      code: ErrorCode.RATE_LIMITED,
-      message: `too many sign-in attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
-      retryAfterMs,
-    };
+    return rateLimited('too many sign-in attempts', Math.max(byUser.ok ? 0 : byUser.retryAfterMs, byClient.ok ? 0 : byClient.retryAfterMs));
   }
 
   private dummy(): Promise<string> {
     this.dummyHash ??= this.passwords.hash(randomBytes(18).toString('base64'));
     return this.dummyHash;
   }
+}
+
+/** The `RATE_LIMITED` error: what was refused, and when to try again. */
+function rateLimited(what: string, retryAfterMs: number): ErrorBody {
+  return { code: ErrorCode.RATE_LIMITED, message: `${what}; try again in ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs };
 }
 
 /** `ok(username)` when it follows the username rules, otherwise `INVALID_MESSAGE` saying why. */

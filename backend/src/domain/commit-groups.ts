@@ -115,13 +115,11 @@ export class CommitGroups {
     return Math.max(0, Math.max(...this.openedAt) + this.options.overlapAfterMs - this.options.now());
   }
 
-  /** Starts one group with what is waiting, if a slot is free (and the overlap delay has passed). */
+  /** Starts one group with what is waiting, if a slot is free. */
   private launch(): void {
     if (this.open >= Math.max(1, this.options.maxConcurrent) || this.waiting.length === 0) return;
-    if (this.overlapWait() > 0) {
-      this.schedule();
-      return;
-    }
+    // Only schedule() brings us here, and only once the overlap delay had passed; nothing opens a
+    // group in between, so the delay still holds. A pending timer is now moot.
     if (this.overlapTimer) {
       clearTimeout(this.overlapTimer);
       this.overlapTimer = undefined;
