@@ -36,6 +36,7 @@ servers (default: spawn one node on a fresh embedded PGlite database):
   --via-balancer               (several nodes) sockets connect through nginx, not to the nodes in turn
   --url URL                    use a running server instead (repeat for several nodes); --server-pid PID to sample it
   --profile DIR                run spawned nodes with --cpu-prof into DIR and summarise the profile at the end
+  --node-flag F                a Node.js or V8 flag for every spawned node (repeat; e.g. --node-flag=--trace-deopt)
   --synchronous-commit on|off  (--db postgres, spawned) off: ALTER DATABASE <scratch> SET synchronous_commit = off,
                                a DIAGNOSTIC run that takes the WAL flush out of every ack (not durable, so the
                                result is marked diagnostic + provisional); tells CPU limits from disk stalls
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
     pgAdminUrl: args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres'),
     redisUrl: args.str('redis-url', 'redis://127.0.0.1:6379'),
     ...(profileDir ? { profileDir: path.resolve(profileDir) } : {}),
+    nodeFlags: args.all('node-flag'),
     viaBalancer: args.flag('via-balancer'),
     fsyncWatch: !args.flag('no-fsync-watch'),
     ...(args.optNum('server-pid') !== undefined ? { serverPid: args.optNum('server-pid') as number } : {}),

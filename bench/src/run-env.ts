@@ -39,6 +39,8 @@ export interface EnvOptions {
   readonly pgAdminUrl: string;
   readonly redisUrl: string;
   readonly profileDir?: string;
+  /** Extra Node.js / V8 flags for spawned nodes (flags NODE_OPTIONS refuses, such as --trace-deopt). */
+  readonly nodeFlags?: readonly string[];
   /** Pid of an external server to sample (with `urls`). */
   readonly serverPid?: number;
   /** Connect sockets through the load balancer instead of straight to the nodes in turn. */
@@ -141,6 +143,7 @@ export class RunEnv {
             redisUrl: options.redisUrl,
             synchronousCommit: options.synchronousCommit ?? 'on',
             ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+            ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
           });
     log(`servers: ${servers.nodes.map((n) => `${n.url}${n.pid ? ` (pid ${n.pid})` : ''}`).join(', ')} on ${servers.database}`);
     // PostgreSQL's disk, found once: probed now, watched during each window.

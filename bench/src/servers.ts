@@ -29,7 +29,7 @@ export interface SpawnOptions {
   readonly profileDir?: string;
   /** The nodes' LOG_LEVEL. @default 'warn' */
   readonly logLevel?: string;
-  /** Extra node flags (e.g. --max-old-space-size). */
+  /** Extra Node.js / V8 flags for every spawned node, before the script (e.g. --trace-deopt). */
   readonly nodeFlags?: readonly string[];
   /** synchronous_commit of the scratch PostgreSQL database ('off' only for the diagnostic run). @default 'on' */
   readonly synchronousCommit?: SynchronousCommit;
@@ -187,7 +187,7 @@ async function spawnTopology(options: SpawnOptions): Promise<Servers> {
       logLevel: options.logLevel ?? 'warn',
       // The topology gives its nodes a fixed environment: pass on the tuning the caller set.
       nodeEnv: () => nodeTuningEnv(process.env),
-      ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
+      nodeArgs: [...(options.nodeFlags ?? []), ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])],
     });
   } catch (err) {
     await dropScratchDatabase(options.pgAdminUrl, scratchDb);

@@ -111,8 +111,15 @@ export interface FileSessionHooks {
   onBackgroundError?(err: unknown): void;
 }
 
-/** Sends a file's newly committed ops (two or more, ascending) to all its readers as one frame. */
-export type BatchPublisher = (fileId: string, ops: readonly CommittedOp[]) => void;
+/**
+ * Sends a file's ops (two or more, consecutive, ascending) to all its readers as one frame: the
+ * first `relayed` are ops other nodes committed that this node learned while committing the rest,
+ * which are the ops it just committed.
+ */
+export type BatchPublisher = (fileId: string, ops: readonly CommittedOp[], relayed: number) => void;
+
+/** Most ops of other nodes put in front of a batch frame; a longer gap is left to the readers' fetches. */
+const MAX_RELAYED_OPS = 64;
 
 /** A submission waiting in a file's queue for its batch to be committed. */
 interface PendingSubmission {
@@ -456,6 +463,9 @@ export class FileSessions {
    */
   private async commitBatch(s: FileSession, batch: readonly PendingSubmission[]): Promise<void> {
     const started = performance.now();
+    // The readers of this node have been sent everything up to here (by this node's frames, or by
+    // other nodes' broadcasts, which may lag behind: see `relayable`).
+    const headBefore = s.head;
     this.hooks.onBatch?.(batch.length);
     let outcomes: readonly SubmitOutcome[];
     try {
@@ -468,11 +478,13 @@ export class FileSessions {
     const ms = performance.now() - started;
     for (let i = 0; i < batch.length; i++) this.hooks.onCommit?.(ms);
     const committed = outcomes.flatMap((o) => (o.kind === 'committed' ? [o.op] : []));
+    const relayed = this.relayable(s, headBefore, committed);
+    const frame = relayed.length > 0 ? [...relayed, ...committed] : committed;
     let published = false;
-    if (committed.length > 1 && this.publishBatch) {
+    if (frame.length > 1 && this.publishBatch) {
       // One frame with the whole batch, to every reader (submitters included), then every answer.
       try {
-        this.publishBatch(s.fileId, committed);
+        this.publishBatch(s.fileId, frame, relayed.length);
         published = true;
       } catch (err) {
         // Not published: each submitter's answer broadcasts its own op, one immediate each (below).
@@ -494,6 +506,24 @@ export class FileSessions {
     }
     // The next task (perhaps the next batch) starts after this batch's submitters were answered.
     await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * The ops other nodes committed between `after` (this node's head before the batch) and the
+   * batch's first committed op, when the cache holds all of them: this node read them under the
+   * file's lock while committing, so they are durable. Its readers would otherwise get them only
+   * from the other nodes' broadcasts, which cross Redis and commonly arrive after this node's frame:
+   * each reader would see a gap and fetch it (PROTOCOL.md §7.4). Put in front of the batch frame,
+   * they arrive in order; readers that already have them drop them as duplicates. Empty when there
+   * are none, too many, or the frame would be too large (readers then fetch, as before).
+   */
+  private relayable(s: FileSession, after: number, committed: readonly CommittedOp[]): CommittedOp[] {
+    const first = committed[0]?.version;
+    if (first === undefined || first - 1 <= after || first - 1 - after > MAX_RELAYED_OPS || s.stale) return [];
+    const ops = s.cachedRange(after, first - 1);
+    if (ops?.length !== first - 1 - after || ops[0]?.version !== after + 1) return [];
+    const all = [...ops, ...committed];
+    return capReply(all, this.options.limits.maxFrameBytes).length === all.length ? ops : [];
   }
 
   /** Attempts the batch until it is decided (retrying lost races and catch-ups); one outcome per submission. */

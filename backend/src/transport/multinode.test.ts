@@ -11,7 +11,7 @@ import { CollabClient, type FileDoc } from '@collab/client';
 import { Cluster } from '../test-support/cluster';
 import { assertAcksMatchLog, assertConverged, randomEdit, withServices } from '../test-support/convergence';
 import type { TestUser } from '../test-support/test-app';
-import { assertGaplessLog, nextEvent, rawSocket, sleep, tableCounts, waitUntil } from '../test-support/sockets';
+import { assertGaplessLog, assertOk, nextEvent, rawSocket, sleep, tableCounts, waitUntil } from '../test-support/sockets';
 
 describe('multi-node: two nodes over PostgreSQL and Redis', function () {
   const services = withServices(this);
@@ -105,6 +105,34 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
     assert.ok(inversions > 0, 'the delay did reorder broadcasts (otherwise this test proves nothing)');
     observer.socket.close();
     for (const c of clients) c.close();
+  });
+
+  it('a node that learns another node\'s ops while committing sends them ahead of its own in one frame: its readers get them in order, with no gap to fetch', async function () {
+    this.timeout(30_000);
+    // Node 0's broadcasts cross Redis up to 1 s late: node 1's readers could only fetch or wait.
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { publishDelayMs: 1000 } }, {}]);
+    const { roomId, users } = await roomWithEditors(1);
+    const [owner, ed] = users as [TestUser, TestUser];
+    const fileId = await cluster.node(0).file(owner, roomId, 'relay.txt', 'abc');
+    const open = async (node: number, user: TestUser, clientId: string) => {
+      const s = await rawSocket(cluster.node(node).url, user.token);
+      assertOk(await s.request('room:join', { roomId }));
+      assertOk(await s.request('file:open', { roomId, fileId, clientId }));
+      return s;
+    };
+    const a = await open(0, owner, 'relay-client-aaaa');
+    const b = await open(1, ed, 'relay-client-bbbb');
+    const reader = await open(1, ed, 'relay-client-reader');
+    // Version 1 is committed on node 0; node 1 has not heard of it (its broadcast is held back).
+    assert.equal(assertOk(await a.request('op:submit', { roomId, fileId, clientId: 'relay-client-aaaa', seq: 1, baseVersion: 0, op: ['A', 3] }))['version'], 1);
+    // Node 1 commits version 2 on top of it, reading version 1 under the file's lock.
+    const frame = nextEvent<{ ops: { version: number; clientId: string }[] }>(reader.socket, 'ops', 3000);
+    assert.equal(assertOk(await b.request('op:submit', { roomId, fileId, clientId: 'relay-client-bbbb', seq: 1, baseVersion: 0, op: [3, 'B'] }))['version'], 2);
+    const got = await frame;
+    assert.deepEqual(got.ops.map((op) => [op.version, op.clientId]), [[1, 'relay-client-aaaa'], [2, 'relay-client-bbbb']]);
+    // The submitter on node 1 got the same frame before its reply, its own op identified by clientId.
+    assert.deepEqual(b.events('op').map((op: { version: number }) => op.version).slice(0, 2), [1, 2]);
+    for (const s of [a, b, reader]) s.close();
   });
 
   it('cursors and presence cross nodes through Redis only: a cursor from node 0 reaches node 1, the database is not written, presence lists users of both nodes', async function () {

@@ -129,9 +129,11 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   const crossNode = deps.adapter !== undefined;
   // A group commit's batch of one file goes out as one `ops` frame to every reader, submitters
   // included, before the submitters' acks (PROTOCOL.md §7.2 step 11).
-  sessions.publishBatchesWith((fileId, ops) => {
+  // Ops other nodes committed may lead the frame (`relayed` of them): readers here get them in
+  // order instead of fetching the gap their late broadcast would leave (PROTOCOL.md §7.2 step 11).
+  sessions.publishBatchesWith((fileId, ops, relayed) => {
     const wires = ops.map((op) => toWire(fileId, op));
-    for (const wire of wires) deps.faults?.afterCommit?.(wire);
+    for (const wire of wires.slice(relayed)) deps.faults?.afterCommit?.(wire);
     io.to(`file:${fileId}`).emit('ops', { fileId, ops: wires });
   });
   const connections = new Map<string, Connection>();
