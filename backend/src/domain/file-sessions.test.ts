@@ -346,6 +346,40 @@ forEachDatabase('file sessions', (ctx) => {
       await sessions.close();
     });
 
+    it('puts the ops another node committed, read while committing, in front of its own in one frame (up to 64; beyond, readers fetch)', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, '');
+      const nodeA = new FileSessions(repo);
+      const { sessions: nodeB } = await warmed(fileId);
+      const frames: [versions: number[], relayed: number][] = [];
+      nodeB.publishBatchesWith((_, ops, relayed) => void frames.push([ops.map((o) => o.version), relayed]));
+      const a = newClientId();
+      const b = newClientId();
+      let length = 0;
+      const commitOnA = async (n: number, from: number) => {
+        for (let seq = from; seq < from + n; seq++) {
+          assert.equal((await nodeA.submit(fileId, fixture.userId, sub(a, seq, length, replaceOp(length, length, 0, 'a')))).kind, 'committed');
+          length++;
+        }
+      };
+      // Node A commits 3 ops node B has not seen; B's lone op (based on version 0) commits as 4.
+      await commitOnA(3, 1);
+      const lone = await nodeB.submit(fileId, fixture.userId, sub(b, 1, 0, ['b']));
+      assert.ok(lone.kind === 'committed' && lone.op.version === 4 && lone.published === true, JSON.stringify(lone));
+      assert.deepEqual(frames, [[[1, 2, 3, 4], 3]]);
+      length++;
+      // Nothing new from A: B's next lone op is not published by the session (the caller broadcasts it).
+      const next = await nodeB.submit(fileId, fixture.userId, sub(b, 2, 4, replaceOp(length, length, 0, 'b')));
+      assert.ok(next.kind === 'committed' && next.op.version === 5 && !next.published, JSON.stringify(next));
+      length++;
+      // More than 64 ops behind: not relayed; B's readers fetch them as before.
+      await commitOnA(65, 4);
+      const far = await nodeB.submit(fileId, fixture.userId, sub(b, 3, 5, replaceOp(5, 5, 0, 'b')));
+      assert.ok(far.kind === 'committed' && far.op.version === 71 && !far.published, JSON.stringify(far));
+      assert.equal(frames.length, 1, JSON.stringify(frames));
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    });
+
     it('caps a batch at maxCommitBatch submissions', async () => {
       const { knex } = ctx.current().db;
       const fileId = await createFile(knex, fixture, '');
