@@ -463,6 +463,15 @@ if (typeof describe === 'function') {
         await quickInput(A, 'carol', { pick: 'carol' });
         await quickInput(A, 'Editor', { pick: 'Editor' });
         await waitFor('C live as an editor', async () => (await statusBarText(C)).some((t) => /Collab: live/.test(t)), 20_000);
+        // The status bar turns at the role change; the open editor turns writable only once VS Code
+        // has re-read the file's permissions (the file system fires Changed), and until then a
+        // read-only editor drops keystrokes. Type a mark until one lands, then the words.
+        await clickEnd(C, 'Control+End');
+        await waitFor('C’s editor accepts typing', async () => {
+          await typeText(C, '+');
+          await sleep(250);
+          return (await editorText(C)).includes('+');
+        }, 20_000);
         await clickEnd(C, 'Control+End');
         await typeText(C, ' carol promoted');
         await waitFor('the server has C’s typing', async () => (await backend!.serverText(roomId, 'hello.txt')).includes('carol promoted'), 20_000);
