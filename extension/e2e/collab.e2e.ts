@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import {
   OUTPUT_DIR,
   REPO_ROOT,
@@ -201,19 +201,30 @@ function labels(page: Page): Promise<string[]> {
 }
 
 /**
- * Renames the explorer row that has focus: F2, then the new name, and Enter only once the inline
+ * Renames an explorer row: a click on it, F2, then the new name, and Enter only once the inline
  * box holds exactly that name (a keystroke can be dropped while the machine is busy; typing again
- * is what a user would do).
+ * is what a user would do). The explorer refreshes whenever the room's files change (the file
+ * system fires `Changed`), which can close the box under our hands: then it starts again from the
+ * row, as a user would.
  */
-async function renameFocusedRow(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('F2');
+async function renameRow(page: Page, row: () => Locator, name: string): Promise<void> {
   const box = page.locator('.explorer-folders-view .monaco-inputbox input').first();
-  await box.waitFor({ state: 'visible', timeout: 10_000 });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    await box.fill(name);
-    if ((await box.inputValue()) === name) break;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await row().click({ timeout: 10_000 });
+      await page.keyboard.press('F2');
+      await box.waitFor({ state: 'visible', timeout: 10_000 });
+      await box.fill(name, { timeout: 5_000 });
+      const held = await box.inputValue({ timeout: 5_000 });
+      if (held !== name) throw new Error(`the rename box holds "${held}"`);
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      console.log(`      (rename to ${name}, attempt ${attempt}: ${String(err).split('\n')[0]}; again from the row)`);
+      if (await box.isVisible()) await page.keyboard.press('Escape');
+    }
   }
-  await page.keyboard.press('Enter');
 }
 
 /** The label of the active editor tab. */
@@ -548,8 +559,7 @@ if (typeof describe === 'function') {
       const diskText = (name: string) => (onDisk(name) ? readFileSync(path.join(aliceDir, name), 'utf8') : '');
       await waitFor("from-bob.txt with B's text on A's disk", async () => diskText('from-bob.txt') === 'written by bob', 20_000);
       // Rename: F2 on the row.
-      await explorerRow('from-bob.txt').click();
-      await renameFocusedRow(B, 'renamed-by-bob.txt');
+      await renameRow(B, () => explorerRow('from-bob.txt'), 'renamed-by-bob.txt');
       await waitFor("A's disk has the new name only", async () => onDisk('renamed-by-bob.txt') && !onDisk('from-bob.txt'), 20_000);
       await waitFor('B’s editor follows the rename', async () => (await activeTab(B)) === 'renamed-by-bob.txt');
       await clickEnd(B, 'Control+End');
@@ -564,8 +574,7 @@ if (typeof describe === 'function') {
       assert.ok(onDisk('hello.txt'));
       // The other way: the host renames, then deletes, a shared file in its explorer; B's room follows.
       const rowIn = (page: Page, name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
-      await rowIn(A, 'follow-me.txt').click();
-      await renameFocusedRow(A, 'followed.txt');
+      await renameRow(A, () => rowIn(A, 'follow-me.txt'), 'followed.txt');
       await waitFor('B’s explorer shows the host’s rename', async () => (await rowIn(B, 'followed.txt').count()) > 0 && (await B.locator('.explorer-folders-view .monaco-list-row', { hasText: 'follow-me.txt' }).count()) === 0, 20_000);
       await rowIn(A, 'followed.txt').click();
       await A.keyboard.press('Delete');
