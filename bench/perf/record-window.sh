@@ -6,8 +6,8 @@
 # The bench and the nodes it spawns run with --perf-prof (NODE_OPTIONS reaches the nodes), which
 # writes a jitdump per process; `perf record -k 1 -a -g` samples the whole machine for SECONDS once
 # the clients are connected and the warm-up is over, and `perf inject --jit` names the JIT frames.
-# Unlike --cpu-prof, whose samples count time a descheduled thread waits for a core against
-# whatever it last ran (on a saturated machine, mostly `writev`), these samples are CPU only.
+# Unlike --cpu-prof, whose samples are wall time (a thread waiting for a core is charged to
+# whatever it last ran), these samples are CPU only, and the kernel's share is visible.
 # Then, for example:
 #   perf report -i OUT_DIR/perf.data.jit --no-children --sort pid -g none --stdio     # CPU per process
 #   perf report -i OUT_DIR/perf.data.jit --children --pid PID --sort sym -g none --stdio   # inclusive, one process
