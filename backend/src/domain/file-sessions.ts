@@ -463,8 +463,7 @@ export class FileSessions {
    */
   private async commitBatch(s: FileSession, batch: readonly PendingSubmission[]): Promise<void> {
     const started = performance.now();
-    // The readers of this node have been sent everything up to here (by this node's frames, or by
-    // other nodes' broadcasts, which may lag behind: see `relayable`).
+    // Ops past this head that the commit reads from other nodes lead the batch frame (`batchFrame`).
     const headBefore = s.head;
     this.hooks.onBatch?.(batch.length);
     let outcomes: readonly SubmitOutcome[];
@@ -478,13 +477,12 @@ export class FileSessions {
     const ms = performance.now() - started;
     for (let i = 0; i < batch.length; i++) this.hooks.onCommit?.(ms);
     const committed = outcomes.flatMap((o) => (o.kind === 'committed' ? [o.op] : []));
-    const relayed = this.relayable(s, headBefore, committed);
-    const frame = relayed.length > 0 ? [...relayed, ...committed] : committed;
+    const frame = this.batchFrame(s, headBefore, committed);
     let published = false;
-    if (frame.length > 1 && this.publishBatch) {
+    if (frame.ops.length > 1 && this.publishBatch) {
       // One frame with the whole batch, to every reader (submitters included), then every answer.
       try {
-        this.publishBatch(s.fileId, frame, relayed.length);
+        this.publishBatch(s.fileId, frame.ops, frame.relayed);
         published = true;
       } catch (err) {
         // Not published: each submitter's answer broadcasts its own op, one immediate each (below).
@@ -509,21 +507,23 @@ export class FileSessions {
   }
 
   /**
-   * The ops other nodes committed between `after` (this node's head before the batch) and the
-   * batch's first committed op, when the cache holds all of them: this node read them under the
-   * file's lock while committing, so they are durable. Its readers would otherwise get them only
-   * from the other nodes' broadcasts, which cross Redis and commonly arrive after this node's frame:
-   * each reader would see a gap and fetch it (PROTOCOL.md §7.4). Put in front of the batch frame,
-   * they arrive in order; readers that already have them drop them as duplicates. Empty when there
-   * are none, too many, or the frame would be too large (readers then fetch, as before).
+   * The batch's frame: its committed ops, led by the ops other nodes committed between `after`
+   * (this node's head before the batch) and the first of them, when the cache holds all of those:
+   * this node read them under the file's lock while committing, so they are durable. Its readers
+   * would otherwise get them only from the other nodes' broadcasts, which cross Redis and commonly
+   * arrive after this node's frame: each reader would see a gap and fetch it (PROTOCOL.md §7.4).
+   * Readers that already have them drop them as duplicates. Not relayed when there are too many or
+   * the frame would be too large (readers then fetch, as before).
    */
-  private relayable(s: FileSession, after: number, committed: readonly CommittedOp[]): CommittedOp[] {
+  private batchFrame(s: FileSession, after: number, committed: CommittedOp[]): { ops: CommittedOp[]; relayed: number } {
+    const alone = { ops: committed, relayed: 0 };
     const first = committed[0]?.version;
-    if (first === undefined || first - 1 <= after || first - 1 - after > MAX_RELAYED_OPS || s.stale) return [];
-    const ops = s.cachedRange(after, first - 1);
-    if (ops?.length !== first - 1 - after || ops[0]?.version !== after + 1) return [];
-    const all = [...ops, ...committed];
-    return capReply(all, this.options.limits.maxFrameBytes).length === all.length ? ops : [];
+    if (first === undefined || first - 1 <= after || first - 1 - after > MAX_RELAYED_OPS || s.stale) return alone;
+    // The cache is contiguous: a range of the right length is exactly versions after+1 .. first-1.
+    const relayed = s.cachedRange(after, first - 1);
+    if (relayed?.length !== first - 1 - after) return alone;
+    const ops = [...relayed, ...committed];
+    return capReply(ops, this.options.limits.maxFrameBytes).length === ops.length ? { ops, relayed: relayed.length } : alone;
   }
 
   /** Attempts the batch until it is decided (retrying lost races and catch-ups); one outcome per submission. */

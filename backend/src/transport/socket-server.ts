@@ -128,9 +128,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   });
   const crossNode = deps.adapter !== undefined;
   // A group commit's batch of one file goes out as one `ops` frame to every reader, submitters
-  // included, before the submitters' acks (PROTOCOL.md §7.2 step 11).
-  // Ops other nodes committed may lead the frame (`relayed` of them): readers here get them in
-  // order instead of fetching the gap their late broadcast would leave (PROTOCOL.md §7.2 step 11).
+  // included, before the submitters' acks, led by the `relayed` ops of other nodes that the commit
+  // read (PROTOCOL.md §7.2 step 11); the fault hook sees only this node's own commits.
   sessions.publishBatchesWith((fileId, ops, relayed) => {
     const wires = ops.map((op) => toWire(fileId, op));
     for (const wire of wires.slice(relayed)) deps.faults?.afterCommit?.(wire);
