@@ -1,8 +1,8 @@
 /**
  * The decisions of a group commit, independent of how its statements reach the database: the
  * types the commit path shares, what a group reads under its locks, and `planCommit`, which turns
- * those reads into each batch's sequencing decisions and the rows to write. Used by the Knex path
- * (`ops-repo.ts`) and the node-postgres path (`pg-group-commit.ts`) alike.
+ * those reads into each batch's sequencing decisions and the rows to write. Used by the group
+ * commit (`pg-group-commit.ts`), on PostgreSQL and PGlite alike.
  */
 import type { CommittedOp, SequencingDecision, TextOp } from '@collab/protocol';
 
@@ -158,7 +158,7 @@ export function rolePairs(batches: readonly CommitBatchArgs[]): [string, string]
 
 /**
  * The statement reading the ops past each batch's head (at most MAX_NEWER + 1 per file, ascending),
- * given a row source of `(file_id, head)` pairs (a VALUES list, or `unnest` of two arrays): one
+ * given a row source of `(file_id, head)` pairs (`unnest` of two arrays): one
  * index probe per file, usually finding nothing.
  */
 export function newerSql(pairs: string): string {
@@ -224,13 +224,6 @@ export function settleAll(batches: readonly CommitBatchArgs[], plan: CommitPlan,
     if (!attempt) throw new Error(`no attempt for file ${b.fileId}`);
     return attempt;
   });
-}
-
-/** The rows of a `knex.raw` result (node-postgres and PGlite both answer `{ rows }`). */
-export function rawRows<T>(result: unknown): T[] {
-  const rows = (result as { rows?: unknown } | null)?.rows;
-  if (!Array.isArray(rows)) throw new Error('unexpected raw query result');
-  return rows as T[];
 }
 
 /**

@@ -12,27 +12,18 @@
  * Commits are grouped: the batches of several files (each the submissions waiting in that file's
  * queue) are committed in one transaction (`commitFiles`: one lock statement, one read of each
  * kind, one INSERT, one progress upsert, one WAL flush for all of them), and none of them is
- * acknowledged before that transaction's COMMIT returned. On node-postgres that transaction takes
- * two round trips (`pg-group-commit.ts`); the decisions themselves are made in `commit-plan.ts`.
+ * acknowledged before that transaction's COMMIT returned. That transaction takes two round trips
+ * of prepared statements, on PostgreSQL and on the embedded PGlite alike (`pg-group-commit.ts`);
+ * the decisions themselves are made in `commit-plan.ts`.
  */
 import type { Knex } from 'knex';
 import type { CommittedOp } from '@collab/protocol';
 import {
-  lastPerClient,
-  newerSql,
-  planCommit,
-  progressPairs,
-  rawRows,
-  rolePairs,
-  rowKey,
-  settleAll,
   toCommittedOp,
   toProgress,
   type ClientProgress,
   type CommitAttempt,
   type CommitBatchArgs,
-  type CommitReads,
-  type InsertedRow,
   type OpRow,
 } from './commit-plan';
 import { isForeignKeyViolation, isUniqueViolation } from './database';
@@ -51,13 +42,7 @@ export interface Snapshot {
 
 /** Reads and writes the op log, client progress and snapshots with Knex. */
 export class OpsRepo {
-  /** Whether group commits go as two multi-statement round trips (node-postgres) rather than Knex statements. */
-  readonly pipelined: boolean;
-
-  constructor(private readonly db: Knex) {
-    // knex-pglite extends Knex's pg client but runs each query as one statement in-process.
-    this.pipelined = db.client.config?.client === 'pg';
-  }
+  constructor(private readonly db: Knex) {}
 
   /** The file's snapshot row, or undefined when the file does not exist. */
   async snapshot(fileId: string): Promise<Snapshot | undefined> {
@@ -102,7 +87,7 @@ export class OpsRepo {
     if (batches.length === 0) return [];
     if (new Set(batches.map((b) => b.fileId)).size !== batches.length) throw new Error('commitFiles takes one batch per file');
     try {
-      return this.pipelined ? await commitPipelined(this.db, batches) : await this.commitWithKnex(batches);
+      return await commitPipelined(this.db, batches);
     } catch (err) {
       // Another node took one of these versions (or committed one of these submissions) first.
       if (isUniqueViolation(err)) return batches.map((): CommitAttempt => ({ kind: 'conflict' }));
@@ -112,39 +97,6 @@ export class OpsRepo {
       if (isForeignKeyViolation(err)) return batches.map((): CommitAttempt => (batches.length === 1 ? { kind: 'gone' } : { kind: 'conflict' }));
       throw err;
     }
-  }
-
-  /** `commitFiles` as a Knex transaction, one statement per step (the embedded database's path). */
-  private async commitWithKnex(batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
-    return this.db.transaction(async (trx) => {
-      const fileIds = batches.map((b) => b.fileId).sort();
-      const rows = (await trx('files').whereIn('id', fileIds).orderBy('id', 'asc').forNoKeyUpdate().select('id')) as { id: string }[];
-      const locked = new Set(rows.map((r) => r.id));
-      const live = batches.filter((b) => locked.has(b.fileId));
-      const reads: CommitReads = { locked, progress: [], roles: [], newer: [] };
-      if (live.length > 0) {
-        reads.progress = await trx('client_progress')
-          .whereIn(['file_id', 'client_id'], progressPairs(live))
-          .orderBy([{ column: 'file_id' }, { column: 'client_id' }])
-          .forUpdate()
-          .select('file_id', 'client_id', 'last_seq', 'last_version', 'fenced_seq');
-        reads.roles = await trx('room_participants').whereIn(['room_id', 'user_id'], rolePairs(live)).select('room_id', 'user_id', 'role');
-        reads.newer = rawRows(await trx.raw(newerSql(`(VALUES ${live.map(() => '(?::uuid, ?::integer)').join(', ')})`), live.flatMap((b) => [b.fileId, b.head])));
-      }
-      const plan = planCommit(batches, reads);
-      const createdAt = new Map<string, Date | string>();
-      if (plan.rows.length > 0) {
-        const inserted = await trx('file_ops')
-          .insert(plan.rows.map((r) => ({ file_id: r.fileId, version: r.version, op: JSON.stringify(r.op), author: r.userId, client_id: r.clientId, seq: r.seq })))
-          .returning(['file_id', 'version', 'created_at']);
-        for (const row of inserted as InsertedRow[]) createdAt.set(rowKey(row.file_id, Number(row.version)), row.created_at);
-        await trx('client_progress')
-          .insert(lastPerClient(plan.rows).map((r) => ({ file_id: r.fileId, client_id: r.clientId, last_seq: r.seq, last_version: r.version })))
-          .onConflict(['file_id', 'client_id'])
-          .merge(['last_seq', 'last_version']);
-      }
-      return settleAll(batches, plan, createdAt);
-    });
   }
 
   /**

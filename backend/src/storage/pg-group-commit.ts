@@ -1,6 +1,6 @@
 /**
- * The group commit on node-postgres: two round trips per group, with statements prepared once per
- * connection (see `commitPipelined`).
+ * The group commit, on PostgreSQL (node-postgres) and on the embedded PGlite alike: two round trips
+ * per group, with statements prepared once per connection (see `commitPipelined`).
  */
 import type { Knex } from 'knex';
 import pg from 'pg';
@@ -21,22 +21,28 @@ import {
 import { isUuid } from './row-ids';
 
 /**
- * `commitFiles` on node-postgres in two round trips: the locks and reads go as one multi-statement
- * query that also opens the transaction, the writes as one that also commits. Each round trip is a
- * wake-up of the server process and of its PostgreSQL backend, which on a busy machine costs far
- * more than the statements themselves (see docs/benchmarks.md). A multi-statement query takes no
- * parameters, so it EXECUTEs statements prepared once per connection with array literals built
- * below. The statements and their order are those of the Knex path; in READ COMMITTED each statement of a multi-statement query takes a new
- * snapshot, so the reads after the files' locks see every commit made before the locks were granted.
+ * `commitFiles` in two round trips: the locks and reads go as one multi-statement query that also
+ * opens the transaction, the writes as one that also commits. Each round trip is a wake-up of the
+ * server process and of its PostgreSQL backend, which on a busy machine costs far more than the
+ * statements themselves (see docs/benchmarks.md). A multi-statement query takes no parameters, so
+ * it EXECUTEs statements prepared once per connection with array literals built below. In READ
+ * COMMITTED each statement of a multi-statement query takes a new snapshot, so the reads after the
+ * files' locks see every commit made before the locks were granted.
+ *
+ * On the embedded database (PGlite, one connection in the server's process) there is no wake-up
+ * to save, but the prepared, generically planned statements are: the same commit as one Knex
+ * statement per step, each parsed and planned afresh, cost it ~40 % more CPU and a quarter of its
+ * hot-file throughput (docs/benchmarks.md, 2026-12-02 fifth session).
  */
 export async function commitPipelined(db: Knex, batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
-  const conn = (await db.client.acquireConnection()) as PgConnection;
+  const conn = (await db.client.acquireConnection()) as PgConnection | EmbeddedConnection;
+  const run = statementRunner(conn);
   try {
-    await prepareOnce(conn);
+    await prepareOnce(conn, run);
     const progressIds = progressPairs(batches);
     const roleIds = rolePairs(batches);
     const [, , locked, progress, roles, newer] = asResults(
-      await conn.query(
+      await run(
         [
           'BEGIN',
           // Plan each statement once per connection: these arguments never call for another plan,
@@ -58,12 +64,12 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
     });
     const createdAt = new Map<string, Date | string>();
     if (plan.rows.length === 0) {
-      await conn.query('COMMIT');
+      await run('COMMIT');
     } else {
       const rows = plan.rows;
       const last = lastPerClient(rows);
       const [inserted] = asResults(
-        await conn.query(
+        await run(
           [
             `EXECUTE collab_insert_ops(${uuidArray(rows.map((r) => r.fileId))}, ${intArray(rows.map((r) => r.version))}, ${textArray(rows.map((r) => JSON.stringify(r.op)))}, ${uuidArray(rows.map((r) => r.userId))}, ${textArray(rows.map((r) => r.clientId))}, ${intArray(rows.map((r) => r.seq))})`,
             `EXECUTE collab_upsert_progress(${uuidArray(last.map((r) => r.fileId))}, ${textArray(last.map((r) => r.clientId))}, ${intArray(last.map((r) => r.seq))}, ${intArray(last.map((r) => r.version))})`,
@@ -79,7 +85,7 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
     // Whatever failed (a statement, which skips the rest of its query, the COMMIT included; a
     // decision; the connection): roll back. If the connection itself failed, the outcome is
     // unknown and the caller acknowledges nothing.
-    await rollback(conn, err);
+    await rollback(conn, run, err);
     throw err;
   } finally {
     await db.client.releaseConnection(conn);
@@ -88,8 +94,9 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
 
 /**
  * The group commit's statements, prepared once per connection (parsed and planned once, not per
- * transaction). Arrays carry the rows; `unnest` turns them back into rows. Locks are taken in the
- * same orders as the Knex path: files by id, progress rows by (file, client). (Exported for the
+ * transaction). Arrays carry the rows; `unnest` turns them back into rows. Locks are taken in one
+ * order by every commit, so two groups never deadlock: files by id, then progress rows by (file,
+ * client). (Exported for the
  * commit-cost benchmark, which runs them piece by piece.)
  */
 export const GROUP_COMMIT_STATEMENTS = [
@@ -124,11 +131,11 @@ export const GROUP_COMMIT_STATEMENTS = [
 ].join(';\n');
 
 /** Connections on which GROUP_COMMIT_STATEMENTS has run (a new connection, e.g. after a restart, prepares again). */
-const preparedOn = new WeakSet<PgConnection>();
+const preparedOn = new WeakSet<object>();
 
-async function prepareOnce(conn: PgConnection): Promise<void> {
+async function prepareOnce(conn: object, run: StatementRunner): Promise<void> {
   if (preparedOn.has(conn)) return;
-  await conn.query(GROUP_COMMIT_STATEMENTS);
+  await run(GROUP_COMMIT_STATEMENTS);
   preparedOn.add(conn);
 }
 
@@ -136,6 +143,24 @@ async function prepareOnce(conn: PgConnection): Promise<void> {
 interface PgConnection {
   query(text: string): Promise<PgResult | PgResult[]>;
   __knex__disposed?: unknown;
+}
+
+/** The part of the embedded database (PGlite, knex-pglite's one connection) used here. */
+interface EmbeddedConnection {
+  exec(text: string): Promise<PgResult[]>;
+}
+
+/** Runs a multi-statement query (no parameters) on one connection: a result per statement. */
+type StatementRunner = (text: string) => Promise<PgResult | PgResult[]>;
+
+/**
+ * node-postgres takes several statements through `query`; PGlite through `exec` (its `query`
+ * takes one statement). Both run them as PostgreSQL's simple query protocol: a failing statement
+ * skips the rest of the string.
+ */
+function statementRunner(conn: PgConnection | EmbeddedConnection): StatementRunner {
+  if ('exec' in conn && typeof conn.exec === 'function') return (text) => conn.exec(text);
+  return (text) => (conn as PgConnection).query(text);
 }
 
 interface PgResult {
@@ -150,11 +175,11 @@ function asResults(result: PgResult | PgResult[], expected: number): PgResult[] 
 }
 
 /** Ends a failed transaction; a connection that cannot even roll back is not given back to the pool. */
-async function rollback(conn: PgConnection, cause: unknown): Promise<void> {
+async function rollback(conn: PgConnection | EmbeddedConnection, run: StatementRunner, cause: unknown): Promise<void> {
   try {
-    await conn.query('ROLLBACK');
+    await run('ROLLBACK');
   } catch {
-    conn.__knex__disposed = cause instanceof Error ? cause.message : 'rollback failed';
+    (conn as PgConnection).__knex__disposed = cause instanceof Error ? cause.message : 'rollback failed';
   }
 }
 
