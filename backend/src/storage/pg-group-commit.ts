@@ -159,8 +159,9 @@ type StatementRunner = (text: string) => Promise<PgResult | PgResult[]>;
  * skips the rest of the string.
  */
 function statementRunner(conn: PgConnection | EmbeddedConnection): StatementRunner {
+  if (conn instanceof pg.Client) return (text) => (conn as PgConnection).query(text);
   if ('exec' in conn && typeof conn.exec === 'function') return (text) => conn.exec(text);
-  return (text) => (conn as PgConnection).query(text);
+  throw new Error('the group commit runs on node-postgres or PGlite connections only');
 }
 
 interface PgResult {
