@@ -201,10 +201,19 @@ export function intArray(ns: readonly number[]): string {
 
 /**
  * A text[] literal: each element double-quoted with `"` and `\\` backslash-escaped (array syntax),
- * then the whole escaped as a SQL string by node-postgres (quotes doubled; E'' form when a
- * backslash occurs).
+ * then the whole written as a SQL string literal (`sqlLiteral`).
  */
 export function textArray(items: readonly string[]): string {
-  const body = items.map((s) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',');
-  return pg.escapeLiteral(`{${body}}`);
+  const body = items.map((s) => `"${s.replace(/[\\"]/g, '\\$&')}"`).join(',');
+  return sqlLiteral(`{${body}}`);
+}
+
+/**
+ * `text` as a SQL string literal, exactly as node-postgres' `escapeLiteral` writes it (quotes and
+ * backslashes doubled; the E'' form when a backslash occurs), in one `replace` instead of one string
+ * concatenation per character: at typing load that loop made ~6 % of the server's allocations.
+ */
+export function sqlLiteral(text: string): string {
+  const quoted = `'${text.replace(/['\\]/g, '$&$&')}'`;
+  return text.includes('\\') ? ` E${quoted}` : quoted;
 }
