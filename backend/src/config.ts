@@ -22,7 +22,7 @@ export interface ServerConfig {
   readonly databasePoolMax?: number;
   /**
    * Group-commit transactions a node keeps open at once (`COMMIT_CONCURRENCY`, 1 to 64): each
-   * commits the batches of every file that was ready when it started. @default 2
+   * commits the batches of every file that was ready when it started. @default 4
    */
   readonly commitConcurrency?: number;
   /**

@@ -28,7 +28,7 @@ export interface GroupCommitStore {
 
 /** How groups are formed. */
 export interface CommitGroupOptions {
-  /** Group transactions open at once. @default 2 */
+  /** Group transactions open at once. @default 4 */
   readonly maxConcurrent: number;
   /** Most submissions (over all files) in one group; a batch larger than this goes alone. @default 500 */
   readonly maxSubmissions: number;
@@ -42,7 +42,7 @@ export interface CommitGroupOptions {
 }
 
 /** Defaults for `CommitGroupOptions`. */
-export const DEFAULT_COMMIT_GROUP_OPTIONS: CommitGroupOptions = { maxConcurrent: 2, maxSubmissions: 500, overlapAfterMs: 0, now: () => performance.now() };
+export const DEFAULT_COMMIT_GROUP_OPTIONS: CommitGroupOptions = { maxConcurrent: 4, maxSubmissions: 500, overlapAfterMs: 0, now: () => performance.now() };
 
 /** Observers of group commits (metrics). */
 export interface CommitGroupHooks {
