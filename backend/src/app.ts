@@ -80,6 +80,17 @@ export function databaseTargetFor(config: ServerConfig): DatabaseTarget {
   return { kind: 'embedded', directory: path.join(config.dataDir, 'pgdata') };
 }
 
+/**
+ * Group-commit transactions kept open at once when `COMMIT_CONCURRENCY` is not set: 4 on
+ * PostgreSQL, whose commits mostly wait (for the node's second round trip, for the WAL flush), so
+ * that new batches need not queue behind two waiting groups; 1 on the embedded database, which has
+ * one connection: a second open group would only split what would be one group into two queued
+ * for it (docs/benchmarks.md, fifth session).
+ */
+export function defaultCommitConcurrency(kind: Database['kind']): number {
+  return kind === 'postgres' ? 4 : 1;
+}
+
 /** Starts the server and resolves once it listens. */
 export async function startApp(options: AppOptions): Promise<App> {
   const { config } = options;
@@ -121,7 +132,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   const sessionOptions: Partial<FileSessionOptions> = {
     limits,
-    ...(config.commitConcurrency ? { commitConcurrency: config.commitConcurrency } : {}),
+    commitConcurrency: config.commitConcurrency ?? defaultCommitConcurrency(database.kind),
     ...(config.commitOverlapMs !== undefined ? { commitOverlapAfterMs: config.commitOverlapMs } : {}),
     ...options.sessions,
   };

@@ -22,7 +22,8 @@ export interface ServerConfig {
   readonly databasePoolMax?: number;
   /**
    * Group-commit transactions a node keeps open at once (`COMMIT_CONCURRENCY`, 1 to 64): each
-   * commits the batches of every file that was ready when it started. @default 4
+   * commits the batches of every file that was ready when it started. @default 4 on PostgreSQL,
+   * 1 on the embedded database (`defaultCommitConcurrency`)
    */
   readonly commitConcurrency?: number;
   /**

@@ -59,7 +59,7 @@ export interface FileSessionOptions {
   readonly maxCommitBatch: number;
   /**
    * Group transactions (each committing the ready batches of many files) open at once. @default 4
-   * (against 2: the typing p99 12.6 → 10.7 ms on one node, 45 → 26 ms on two; docs/benchmarks.md)
+   * (the server picks by database: `defaultCommitConcurrency` in app.ts)
    */
   readonly commitConcurrency: number;
   /** A further group transaction opens beside an open one only after that one has been out this long (ms). @default 0 */
@@ -355,6 +355,11 @@ export class FileSessions {
   /** Number of files with a live session on this node. */
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Group-commit transactions this node keeps open at once. */
+  get commitConcurrency(): number {
+    return this.options.commitConcurrency;
   }
 
   // --- internals -------------------------------------------------------------------------------
