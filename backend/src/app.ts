@@ -13,7 +13,7 @@ import { AccountService, DEFAULT_REGISTRATION_LIMIT, registrationLimitPerHour, t
 import type { BucketSpec } from './domain/rate-limit';
 import { DomainEvents } from './domain/domain-events';
 import { FileService } from './domain/files';
-import { FileSessions, type FileSessionOptions } from './domain/file-sessions';
+import { DEFAULT_FILE_SESSION_OPTIONS, FileSessions, type FileSessionOptions } from './domain/file-sessions';
 import { PasswordHasher, type ScryptCost } from './domain/passwords';
 import { RoomService } from './domain/rooms';
 import { resolveJwtSecret, TokenService } from './domain/tokens';
@@ -88,7 +88,7 @@ export function databaseTargetFor(config: ServerConfig): DatabaseTarget {
  * for it (docs/benchmarks.md, fifth session).
  */
 export function defaultCommitConcurrency(kind: Database['kind']): number {
-  return kind === 'postgres' ? 4 : 1;
+  return kind === 'postgres' ? DEFAULT_FILE_SESSION_OPTIONS.commitConcurrency : 1;
 }
 
 /** Starts the server and resolves once it listens. */

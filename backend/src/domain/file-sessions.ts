@@ -36,7 +36,7 @@ import {
   type Submission,
 } from '@collab/protocol';
 import type { ClientProgress, OpsRepo, SubmissionResult } from '../storage/ops-repo';
-import { CommitGroups } from './commit-groups';
+import { CommitGroups, DEFAULT_COMMIT_GROUP_OPTIONS } from './commit-groups';
 import { isUuid } from '../storage/row-ids';
 
 /** How sessions keep history, write snapshots and compact. */
@@ -77,9 +77,9 @@ export const DEFAULT_FILE_SESSION_OPTIONS: FileSessionOptions = {
   compactKeepOps: null,
   maxCommitAttempts: 20,
   maxCommitBatch: 100,
-  commitConcurrency: 4,
+  commitConcurrency: DEFAULT_COMMIT_GROUP_OPTIONS.maxConcurrent,
   commitOverlapAfterMs: 0,
-  maxGroupSubmissions: 500,
+  maxGroupSubmissions: DEFAULT_COMMIT_GROUP_OPTIONS.maxSubmissions,
 };
 
 /** The outcome of a submission. */

@@ -96,8 +96,7 @@ export async function commitPipelined(db: Knex, batches: readonly CommitBatchArg
  * The group commit's statements, prepared once per connection (parsed and planned once, not per
  * transaction). Arrays carry the rows; `unnest` turns them back into rows. Locks are taken in one
  * order by every commit, so two groups never deadlock: files by id, then progress rows by (file,
- * client). (Exported for the
- * commit-cost benchmark, which runs them piece by piece.)
+ * client). (Exported for the commit-cost benchmark, which runs them piece by piece.)
  */
 export const GROUP_COMMIT_STATEMENTS = [
   `PREPARE collab_lock_files(uuid[]) AS
