@@ -117,7 +117,10 @@ export async function startApp(options: AppOptions): Promise<App> {
   const users = new UsersRepo(db);
   const roomsRepo = new RoomsRepo(db);
   const filesRepo = new FilesRepo(db);
-  const opsRepo = new OpsRepo(db);
+  const opsRepo = new OpsRepo(db, {
+    ...(config.commitPredictions !== undefined ? { predictCommits: config.commitPredictions } : {}),
+    onGroupRoundTrips: (roundTrips) => metrics.commitGroupRoundTrips.inc({ round_trips: String(roundTrips) }),
+  });
   // Without JWT_SECRET the key is kept in the data directory (an in-memory database keeps none).
   const secret = resolveJwtSecret(config.jwtSecret, target.kind === 'memory' ? undefined : config.dataDir);
   const tokens = new TokenService({ secret, ttlSeconds: config.jwtTtlSeconds, ...(options.clock ? { now: options.clock } : {}) });
@@ -139,6 +142,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const sessions = new FileSessions(opsRepo, sessionOptions, {
     onCommit: (ms) => metrics.commitSeconds.observe(ms / 1000),
     onConflict: () => metrics.commitConflicts.inc(),
+    onMispredict: () => metrics.commitMispredictions.inc(),
     onBatch: (size) => metrics.commitBatchSize.observe(size),
     onGroup: (files, submissions) => {
       metrics.commitGroupFiles.observe(files);

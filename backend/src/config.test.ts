@@ -138,6 +138,10 @@ describe('backend config: loadConfig', () => {
     assert.equal(ok(loadConfig({ COMMIT_OVERLAP_MS: '0' }, { cwd })).commitOverlapMs, 0);
     assert.equal(ok(loadConfig({ COMMIT_OVERLAP_MS: '5' }, { cwd })).commitOverlapMs, 5);
     for (const bad of ['1001', '-1', 'soon', '1.5']) assert.equal(errors(loadConfig({ COMMIT_OVERLAP_MS: bad }, { cwd })).length, 1, bad);
+    assert.equal(ok(loadConfig({}, { cwd })).commitPredictions, undefined);
+    assert.equal(ok(loadConfig({ COMMIT_PREDICTIONS: 'off' }, { cwd })).commitPredictions, false);
+    assert.equal(ok(loadConfig({ COMMIT_PREDICTIONS: 'on' }, { cwd })).commitPredictions, true);
+    for (const bad of ['yes', '0', 'OFF']) assert.equal(errors(loadConfig({ COMMIT_PREDICTIONS: bad }, { cwd })).length, 1, bad);
     assert.equal(ok(loadConfig({}, { cwd })).registrationsPerHour, undefined);
     for (const bad of ['0', '1000001', 'many', '2.5', '-3']) assert.equal(errors(loadConfig({ REGISTRATIONS_PER_HOUR: bad }, { cwd })).length, 1, bad);
     assert.equal(ok(loadConfig({ TRUST_PROXY: '1' }, { cwd })).trustProxy, 1);

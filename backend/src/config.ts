@@ -33,6 +33,12 @@ export interface ServerConfig {
    */
   readonly commitOverlapMs?: number;
   /**
+   * Commit a group in one round trip when this node can predict what its locks would read
+   * (`COMMIT_PREDICTIONS`, `on` or `off`): checked under the locks, a wrong prediction costs a
+   * retry. `off` makes every group take two round trips. @default on
+   */
+  readonly commitPredictions?: boolean;
+  /**
    * Sign-ups one client (IP address) may make per hour on this node (`REGISTRATIONS_PER_HOUR`,
    * 1 to 1,000,000), all of them at once at most: each costs the server one scrypt hash, so an
    * unlimited sign-up endpoint lets anyone load its CPU. @default 20
@@ -112,6 +118,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
   const databasePoolMax = readInteger(env, 'DATABASE_POOL_MAX', { min: 1, max: 1000, digits: 4 }, errors);
   const commitConcurrency = readInteger(env, 'COMMIT_CONCURRENCY', { min: 1, max: 64, digits: 3 }, errors);
   const commitOverlapMs = readInteger(env, 'COMMIT_OVERLAP_MS', { min: 0, max: 1000, digits: 4 }, errors);
+  const commitPredictions = readSwitch(env, 'COMMIT_PREDICTIONS', errors);
   const registrationsPerHour = readInteger(env, 'REGISTRATIONS_PER_HOUR', { min: 1, max: 1_000_000, digits: 7 }, errors);
 
   const trustProxyRaw = read(env, 'TRUST_PROXY');
@@ -148,6 +155,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
       ...(databasePoolMax !== undefined ? { databasePoolMax } : {}),
       ...(commitConcurrency !== undefined ? { commitConcurrency } : {}),
       ...(commitOverlapMs !== undefined ? { commitOverlapMs } : {}),
+      ...(commitPredictions !== undefined ? { commitPredictions } : {}),
       ...(registrationsPerHour !== undefined ? { registrationsPerHour } : {}),
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       redisUrl,
@@ -187,6 +195,15 @@ function readInteger(env: Env, name: string, range: { min: number; max: number; 
   const value = new RegExp(`^\\d{1,${range.digits}}$`).test(raw) ? Number(raw) : NaN;
   if (value >= range.min && value <= range.max) return value;
   errors.push(`${name} must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}`);
+  return undefined;
+}
+
+/** The switch in variable `name` (`on` or `off`): undefined when unset; anything else is one message in `errors`. */
+function readSwitch(env: Env, name: string, errors: string[]): boolean | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  errors.push(`${name} must be on or off, got ${JSON.stringify(raw)}`);
   return undefined;
 }
 

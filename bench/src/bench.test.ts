@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { checkConvergence, judge, type ClientCheck } from './convergence';
 import { parseBlockStat, summariseBlockReadings, type TimedCounters } from './block-device';
 import { FsyncWatch, fsyncStats, probeFsync, probePostgresDisk } from './disk-probe';
-import { parseHistograms, SERVER_HISTOGRAMS, tailShare } from './server-metrics';
+import { counterDeltas, parseCounters, parseHistograms, SERVER_COUNTERS, SERVER_HISTOGRAMS, tailShare } from './server-metrics';
 import { walDelta } from './wal-stats';
 import { summariseProfile } from './profile';
 import { chooseSeed } from './rng';
@@ -247,6 +247,29 @@ describe('bench: disk probe and --synchronous-commit', function () {
     assert.deepEqual(share, { n: 400, overMs: { '5': 3.75, '10': 3.75, '20': 0, '50': 0 } });
     assert.equal(parseHistograms(exposition(1, 0), SERVER_HISTOGRAMS).has('collab_other'), false);
     assert.equal(tailShare(undefined, undefined), null);
+  });
+
+  it('bench commit path: counters by label set, and their increase over the window', () => {
+    const text = [
+      '# TYPE collab_commit_groups_total counter',
+      'collab_commit_groups_total{round_trips="1"} 40',
+      'collab_commit_groups_total{round_trips="2"} 7',
+      'collab_commit_mispredictions_total 3',
+      'collab_commit_group_files_bucket{le="1"} 5',
+    ].join('\n');
+    const from = parseCounters(text, SERVER_COUNTERS);
+    assert.deepEqual([...from], [
+      ['collab_commit_groups_total{round_trips="1"}', 40],
+      ['collab_commit_groups_total{round_trips="2"}', 7],
+      ['collab_commit_mispredictions_total', 3],
+    ]);
+    const to = parseCounters(text.replace('} 40', '} 140').replace('total 3', 'total 4') + '\ncollab_commit_conflicts_total 2', SERVER_COUNTERS);
+    assert.deepEqual(counterDeltas(from, to), {
+      'collab_commit_conflicts_total': 2,
+      'collab_commit_groups_total{round_trips="1"}': 100,
+      'collab_commit_groups_total{round_trips="2"}': 0,
+      'collab_commit_mispredictions_total': 1,
+    });
   });
 
   it('bench block device figures: rates, mean write time and the worst interval', () => {

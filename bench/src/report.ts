@@ -66,7 +66,7 @@ export function resourceRows(w: WindowFigures, env: RunEnv): Rows {
  * Rows that say where a window's tail lives: the servers' share (their own histograms), the WAL
  * flushes PostgreSQL did, and the disk under it during the window.
  */
-export function windowDiskRows(w: Pick<WindowFigures, 'serverTail' | 'wal' | 'disk' | 'fsyncWatch'>): Rows {
+export function windowDiskRows(w: Pick<WindowFigures, 'serverTail' | 'commitPath' | 'wal' | 'disk' | 'fsyncWatch'>): Rows {
   const rows: Rows = [];
   if ('notMeasured' in w.fsyncWatch) {
     rows.push(['fsync in window', `not measured (${w.fsyncWatch.notMeasured})`]);
@@ -77,6 +77,14 @@ export function windowDiskRows(w: Pick<WindowFigures, 'serverTail' | 'wal' | 'di
   const share = (t: TailShare | null): string => (t ? Object.entries(t.overMs).map(([ms, pct]) => `>${ms} ms ${pct}%`).join(', ') : 'n/a');
   if (w.serverTail) {
     rows.push(['server tail', `op ${share(w.serverTail.op)}; commit ${share(w.serverTail.commit)} (n=${w.serverTail.op?.n ?? 0}, the servers' histograms)`]);
+  }
+  if (w.commitPath) {
+    const c = w.commitPath;
+    const n = (key: string): number => c[key] ?? 0;
+    rows.push([
+      'commit path',
+      `groups in 1 round trip ${n('collab_commit_groups_total{round_trips="1"}')}, in 2 ${n('collab_commit_groups_total{round_trips="2"}')}; mispredicted ${n('collab_commit_mispredictions_total')}; lost races ${n('collab_commit_conflicts_total')}`,
+    ]);
   }
   if (w.wal) {
     const times = w.wal.timed ? `${w.wal.syncMsMean} ms per sync, ${w.wal.syncSeconds} s syncing` : 'times not tracked (track_wal_io_timing off)';

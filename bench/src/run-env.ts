@@ -10,7 +10,7 @@ import { childrenOf, findPids, ProcSampler, type CpuMark, type CpuUsage } from '
 import { Client } from 'pg';
 import { BlockDeviceSampler, blockStatFileOf, type BlockDeviceFigures } from './block-device';
 import { FsyncWatch, postgresDisk, probeDisk, type DiskProbeResult, type FsyncStats, type PostgresDisk, type ProbeOptions } from './disk-probe';
-import { scrapeServers, SERVER_HISTOGRAMS, tailShare, type TailShare } from './server-metrics';
+import { counterDeltas, scrapeServers, SERVER_HISTOGRAMS, tailShare, type TailShare } from './server-metrics';
 import { readWal, walDelta, type WalCounters, type WalFigures } from './wal-stats';
 import { existingServers, spawnServers, type DbKind, type Servers, type SynchronousCommit } from './servers';
 
@@ -73,6 +73,11 @@ export interface WindowFigures {
   readonly postgres: PgCounters | null;
   /** Where the tail lives: the servers' own latency histograms over the window (null without `/metrics`). */
   readonly serverTail: ServerTail | null;
+  /**
+   * The commit path's counters over the window, summed over the nodes (`SERVER_COUNTERS`: group
+   * transactions by round trips, wrong predictions, lost races); null without `/metrics`.
+   */
+  readonly commitPath: Record<string, number> | null;
   /** PostgreSQL's WAL flushes over the window (cluster-wide; null when not readable). */
   readonly wal: WalFigures | null;
   /** The block device under PostgreSQL's data directory during the window, or why it was not watched. */
@@ -245,7 +250,7 @@ export class RunEnv {
         const blockFigures = block?.stop() ?? null;
         const fsyncWatch = typeof watch === 'string' ? { notMeasured: watch } : await watch.stop().catch((err: unknown) => ({ notMeasured: String(err) }));
         const pgTo = pgFrom ? await this.pgCounters() : null;
-        const [op, commit] = SERVER_HISTOGRAMS.map((name) => tailShare(tailFrom?.get(name), tailTo?.get(name)));
+        const [op, commit] = SERVER_HISTOGRAMS.map((name) => tailShare(tailFrom?.histograms.get(name), tailTo?.histograms.get(name)));
         const peaks = this.sampler.peakRss();
         const ms = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100);
         return {
@@ -264,6 +269,7 @@ export class RunEnv {
                 }
               : null,
           serverTail: tailFrom && tailTo ? { op: op ?? null, commit: commit ?? null } : null,
+          commitPath: tailFrom && tailTo ? counterDeltas(tailFrom.counters, tailTo.counters) : null,
           wal: pgFrom?.wal && pgTo?.wal ? walDelta(pgFrom.wal, pgTo.wal, (pgTo.at - pgFrom.at) / 1000) : null,
           disk: blockFigures ?? { notMeasured: 'reason' in device ? device.reason : 'no readings' },
           fsyncWatch,

@@ -9,6 +9,40 @@
 /** The histograms read (the backend's names). */
 export const SERVER_HISTOGRAMS = ['collab_op_latency_seconds', 'collab_commit_seconds'] as const;
 
+/**
+ * The counters read: group transactions by round trips (1 on predicted reads, 2 read under the
+ * locks), wrong predictions, and commits that lost a race to another node.
+ */
+export const SERVER_COUNTERS = ['collab_commit_groups_total', 'collab_commit_mispredictions_total', 'collab_commit_conflicts_total'] as const;
+
+/** Counter values summed over every node, keyed by the sample's name with its labels (`name{a="b"}`). */
+export type CounterSnapshot = Map<string, number>;
+
+/** What one scrape of every node read. */
+export interface ServerScrape {
+  readonly histograms: HistogramSnapshot;
+  readonly counters: CounterSnapshot;
+}
+
+/** Parses the samples of the named counters from a Prometheus text exposition, one entry per label set. */
+export function parseCounters(text: string, names: readonly string[]): CounterSnapshot {
+  const out: CounterSnapshot = new Map();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || !names.includes(m[1] as string)) continue;
+    const key = `${m[1]}${m[2] ?? ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(m[3]));
+  }
+  return out;
+}
+
+/** Each counter's increase between two scrapes (a sample first seen in `to` counts from 0). */
+export function counterDeltas(from: CounterSnapshot, to: CounterSnapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of [...to].sort(([a], [b]) => a.localeCompare(b))) out[key] = value - (from.get(key) ?? 0);
+  return out;
+}
+
 /** One histogram's cumulative bucket counts by upper bound in seconds (`+Inf` as Infinity). */
 export type Buckets = Map<number, number>;
 
@@ -72,11 +106,16 @@ export function tailShare(from: Buckets | undefined, to: Buckets | undefined, th
 }
 
 /**
- * Reads the histograms of every node and sums them; null when a node does not answer (an external
- * server without `/metrics`, say): a partial sum would misattribute.
+ * Reads the histograms and counters of every node and sums them; null when a node does not answer
+ * (an external server without `/metrics`, say): a partial sum would misattribute.
  */
-export async function scrapeServers(urls: readonly string[], names: readonly string[] = SERVER_HISTOGRAMS): Promise<HistogramSnapshot | null> {
+export async function scrapeServers(
+  urls: readonly string[],
+  names: readonly string[] = SERVER_HISTOGRAMS,
+  counterNames: readonly string[] = SERVER_COUNTERS,
+): Promise<ServerScrape | null> {
   const sum: HistogramSnapshot = new Map();
+  const counters: CounterSnapshot = new Map();
   try {
     const texts = await Promise.all(
       urls.map(async (url) => {
@@ -85,8 +124,11 @@ export async function scrapeServers(urls: readonly string[], names: readonly str
         return res.text();
       }),
     );
-    for (const text of texts) addInto(sum, parseHistograms(text, names));
-    return sum;
+    for (const text of texts) {
+      addInto(sum, parseHistograms(text, names));
+      for (const [key, value] of parseCounters(text, counterNames)) counters.set(key, (counters.get(key) ?? 0) + value);
+    }
+    return { histograms: sum, counters };
   } catch {
     return null;
   }

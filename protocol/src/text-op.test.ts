@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { checkOpFits } from './op-check';
 import { isCanonicalText, isWellFormedUtf16, splitsSurrogatePair, toCanonicalText } from './canonical-text';
 import { ErrorCode, ProtocolError } from './errors';
+import { Rope } from './rope';
 import {
   apply,
   baseLength,
@@ -253,6 +254,20 @@ describe('text-op properties', function () {
         assert.equal(apply(inv, apply(a, text)), text);
         assert.equal(modelApply(inv, afterA), text);
         assert.ok(checkOpFits(inv, afterA).ok);
+      }),
+      propertyParams(),
+    );
+  });
+
+  it('invert reads a rope as it reads the string, and applied to the rope restores it', () => {
+    fc.assert(
+      fc.property(arbDocAndTwoOps(), ({ text, a }) => {
+        const rope = new Rope(text);
+        const inv = invert(a, rope);
+        assert.deepEqual(inv, invert(a, text));
+        rope.apply(a);
+        rope.apply(inv);
+        assert.equal(rope.toString(), text);
       }),
       propertyParams(),
     );

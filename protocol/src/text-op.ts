@@ -205,11 +205,16 @@ export function replacements(op: TextOp): Replacement[] {
   return out;
 }
 
+/** Text that can be sliced like a string (a string or a `Rope`). */
+export interface SliceableText {
+  slice(start: number, end: number): string;
+}
+
 /**
- * The operation that undoes `op`, given the text `op` was applied to.
- * `apply(invert(op, text), apply(op, text)) === text`.
+ * The operation that undoes `op`, given the text `op` was applied to (a string, or a rope before
+ * the op was applied to it). `apply(invert(op, text), apply(op, text)) === text`.
  */
-export function invert(op: TextOp, text: string): TextOp {
+export function invert(op: TextOp, text: SliceableText): TextOp {
   const b = new OpBuilder();
   let pos = 0;
   for (const c of op) {

@@ -5,8 +5,9 @@
  * the backend's CPU (from /proc, Linux), this process's CPU and the wall time per commit. The
  * difference between the full commit and a variant is what that piece costs.
  *
- *   npm run bench:commit-cost    (COMMITS=3000 ROUNDS=3 FILES_PER_GROUP=1; the test suites' PostgreSQL:
- *                                 TEST_DATABASE_URL, else 127.0.0.1:5432 as postgres or root)
+ *   npm run bench:commit-cost    (COMMITS=3000 ROUNDS=3 FILES_PER_GROUP=1; VARIANTS=a,b runs only the
+ *                                 variants whose names contain one of those words; the test suites'
+ *                                 PostgreSQL: TEST_DATABASE_URL, else 127.0.0.1:5432 as postgres or root)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const COMMITS = Number(process.env['COMMITS'] ?? 3000);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const FILES_PER_GROUP = Number(process.env['FILES_PER_GROUP'] ?? 1);
 const FILES = 50;
+const ONLY_VARIANTS = (process.env['VARIANTS'] ?? '').split(',').map((w) => w.trim()).filter((w) => w !== '');
 
 /** The pieces of one group commit, in order; a variant leaves one out. */
 type Piece = 'lockFiles' | 'lockProgress' | 'roles' | 'newer' | 'insertOps' | 'upsertProgress';
@@ -27,6 +29,8 @@ interface Variant {
   readonly without?: Piece;
   /** One round trip: everything in one multi-statement query. */
   readonly oneRoundTrip?: boolean;
+  /** As shipped when the group's reads are predicted: the locks, then `collab_commit_predicted` (correct predictions). */
+  readonly predicted?: boolean;
   readonly asyncCommit?: boolean;
   /** Only these pieces (overrides `without`). */
   readonly only?: readonly Piece[];
@@ -35,6 +39,7 @@ interface Variant {
 const VARIANTS: readonly Variant[] = [
   { name: 'full commit (two round trips)' },
   { name: 'full commit, one round trip', oneRoundTrip: true },
+  { name: 'predicted commit (one round trip, checked)', predicted: true },
   { name: 'without the files lock', without: 'lockFiles' },
   { name: 'without the progress lock', without: 'lockProgress' },
   { name: 'without the role read', without: 'roles' },
@@ -71,6 +76,8 @@ async function run(databaseUrl: string): Promise<void> {
   const backendPid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
   const head = new Map(files.map((f) => [f, 0]));
   const seqs = new Map<string, number>();
+  /** Each (file, client)'s progress row as the database has it (what a node would predict). */
+  const progress = new Map<string, { seq: number; version: number }>();
   let turn = 0;
 
   /** One group commit of `variant`: FILES_PER_GROUP files, one submission each, 4 clients per file. */
@@ -97,12 +104,41 @@ async function run(databaseUrl: string): Promise<void> {
     const keep = (p: Piece): boolean => (variant.only ? variant.only.includes(p) : variant.without !== p);
     const first = ['BEGIN', ...(variant.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []), 'SET LOCAL plan_cache_mode = force_generic_plan', ...(['lockFiles', 'lockProgress', 'roles', 'newer'] as const).filter(keep).map((p) => pieces[p])];
     const second = [...(['insertOps', 'upsertProgress'] as const).filter(keep).map((p) => pieces[p]), 'COMMIT'];
-    if (variant.oneRoundTrip) await client.query([...first, ...second].join(';\n'));
+    if (variant.predicted) {
+      const facts = group.map((f, k) => progress.get(`${f}/${clients[k]}`) ?? null);
+      const predicted = `EXECUTE collab_commit_predicted(${[
+        uuids(group),
+        ints(group.map((f) => head.get(f) ?? 0)),
+        uuids(group),
+        texts(clients),
+        ints(facts.map((p) => p?.seq ?? null)),
+        ints(facts.map((p) => p?.version ?? null)),
+        ints(facts.map((p) => (p ? 0 : null))),
+        uuids(group),
+        uuids(group.map(() => room)),
+        uuids(group.map(() => user)),
+        texts(group.map(() => 'editor')),
+        uuids(group),
+        ints(versions),
+        texts(group.map(() => op)),
+        uuids(group.map(() => user)),
+        texts(clients),
+        ints(seqList),
+        uuids(group),
+        texts(clients),
+        ints(seqList),
+        ints(versions),
+      ].join(', ')})`;
+      const results = (await client.query([...first.slice(0, 2), pieces.lockFiles, predicted, 'COMMIT'].join(';\n'))) as unknown as pg.QueryResult[];
+      const rows = (results[3] as pg.QueryResult).rows as { version: number | null }[];
+      if (rows.length !== group.length || rows.some((r) => r.version === null)) throw new Error(`a prediction failed: ${JSON.stringify(rows)}`);
+    } else if (variant.oneRoundTrip) await client.query([...first, ...second].join(';\n'));
     else {
       await client.query(first.join(';\n'));
       await client.query(second.join(';\n'));
     }
-    if (keep('insertOps')) group.forEach((f, k) => head.set(f, versions[k] as number));
+    if (variant.predicted || keep('insertOps')) group.forEach((f, k) => head.set(f, versions[k] as number));
+    if (variant.predicted || keep('upsertProgress')) group.forEach((f, k) => progress.set(`${f}/${clients[k]}`, { seq: seqList[k] as number, version: versions[k] as number }));
   };
 
   const backendCpuMs = (): number => {
@@ -114,8 +150,9 @@ async function run(databaseUrl: string): Promise<void> {
   console.log(`commit cost: ${COMMITS} serial group commits per variant and round, ${FILES_PER_GROUP} file(s) of one submission per group, ${ROUNDS} rounds (µs per commit; the median round)`);
   console.log(`${'variant'.padEnd(46)} ${'PostgreSQL CPU'.padStart(15)} ${'node CPU'.padStart(9)} ${'wall'.padStart(7)}`);
   const results = new Map<string, { pg: number[]; node: number[]; wall: number[] }>();
+  const variants = VARIANTS.filter((v) => ONLY_VARIANTS.length === 0 || ONLY_VARIANTS.some((w) => v.name.includes(w)));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of VARIANTS) {
+    for (const variant of variants) {
       for (let i = 0; i < 200; i++) await commitOnce(variant);
       const pg0 = backendCpuMs();
       const cpu0 = process.cpuUsage();
@@ -132,7 +169,7 @@ async function run(databaseUrl: string): Promise<void> {
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const json: Record<string, unknown> = {};
-  for (const variant of VARIANTS) {
+  for (const variant of variants) {
     const r = results.get(variant.name);
     if (!r) continue;
     console.log(`${variant.name.padEnd(46)} ${median(r.pg).toFixed(0).padStart(15)} ${median(r.node).toFixed(0).padStart(9)} ${median(r.wall).toFixed(0).padStart(7)}`);

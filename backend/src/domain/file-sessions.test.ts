@@ -4,9 +4,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { apply, ErrorCode, replaceOp, type CommittedOp, type Submission } from '@collab/protocol';
+import { CommitPredictions } from '../storage/commit-predictions';
 import { OpsRepo, type CommitAttempt, type CommitBatchArgs } from '../storage/ops-repo';
 import { forEachDatabase } from '../test-support/databases';
 import { createFile, createUserAndRoom, newClientId, type Fixture } from '../test-support/fixtures';
+import { watchGroupCommits, type GroupCommitWatch } from '../test-support/round-trips';
 import { FileSessions, type SubmitOutcome } from './file-sessions';
 
 forEachDatabase('file sessions', (ctx) => {
@@ -227,7 +229,7 @@ forEachDatabase('file sessions', (ctx) => {
       const prepared = (await knex.raw(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'collab_%' ORDER BY name`)) as { rows: { name: string }[] };
       assert.deepEqual(
         prepared.rows.map((r) => r.name),
-        ['collab_insert_ops', 'collab_lock_files', 'collab_lock_progress', 'collab_newer', 'collab_roles', 'collab_upsert_progress'],
+        ['collab_commit_predicted', 'collab_insert_ops', 'collab_lock_files', 'collab_lock_progress', 'collab_newer', 'collab_roles', 'collab_upsert_progress'],
       );
     }
     await sessions.close();
@@ -634,6 +636,186 @@ forEachDatabase('file sessions', (ctx) => {
         }
         await Promise.all(nodes.map((n) => n.close()));
       });
+    });
+  });
+
+  describe('one-round-trip commits (predicted reads)', () => {
+    /** A node on its own repo (its own predictions), counting wrong predictions, lost races and snapshot reloads. */
+    function node(predictCommits = true, sharedForMs?: number) {
+      const { knex } = ctx.current().db;
+      const counts = { mispredicts: 0, races: 0, reloads: 0 };
+      const opsRepo = new (class extends OpsRepo {
+        override snapshot(fileId: string) {
+          counts.reloads++;
+          return super.snapshot(fileId);
+        }
+      })(knex, { predictCommits, ...(sharedForMs !== undefined ? { predictions: new CommitPredictions({ sharedForMs }) } : {}) });
+      const sessions = new FileSessions(opsRepo, {}, { onMispredict: () => void counts.mispredicts++, onConflict: () => void counts.races++ });
+      return { sessions, counts };
+    }
+
+    let watch: GroupCommitWatch;
+    beforeEach(() => {
+      watch = watchGroupCommits(ctx.current().db.knex);
+    });
+    afterEach(() => watch.stop());
+
+    it('a client’s first op takes two round trips (nothing to predict from), its next ones one', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'ab');
+      const { sessions, counts } = node();
+      const c = newClientId();
+      assert.equal((await sessions.submit(fileId, fixture.userId, sub(c, 1, 0, ['x', 2]))).kind, 'committed');
+      assert.equal(watch.trips.length, 2, watch.trips.join('\n---\n'));
+      assert.ok(watch.trips[0]?.includes('collab_newer') && watch.trips[1]?.includes('collab_insert_ops'));
+      for (let seq = 2; seq <= 4; seq++) {
+        watch.clear();
+        const out = await sessions.submit(fileId, fixture.userId, sub(c, seq, seq - 1, replaceOp(seq + 1, seq, 0, 'y')));
+        assert.ok(out.kind === 'committed' && out.op.version === seq, JSON.stringify(out));
+        assert.equal(watch.trips.length, 1, watch.trips.join('\n---\n'));
+        assert.ok(watch.trips[0]?.includes('collab_commit_predicted') && watch.trips[0].endsWith('COMMIT'));
+      }
+      // A resend is answered in one round trip too, as the duplicate it is.
+      watch.clear();
+      assert.deepEqual(await sessions.submit(fileId, fixture.userId, sub(c, 3, 2, replaceOp(4, 3, 0, 'y'))), { kind: 'duplicate', version: 3 });
+      assert.equal(watch.trips.length, 1);
+      assert.deepEqual(counts, { mispredicts: 0, races: 0, reloads: 1 });
+      const ops = await dbOps(fileId);
+      assert.deepEqual(ops.map((o) => [o.version, o.seq]), [[1, 1], [2, 2], [3, 3], [4, 4]]);
+      const progress = await knex('client_progress').where({ file_id: fileId, client_id: c }).first('last_seq', 'last_version');
+      assert.deepEqual([Number(progress.last_seq), Number(progress.last_version)], [4, 4]);
+      const opened = await sessions.open(fileId, newClientId());
+      assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, 'xayyyb');
+      await sessions.close();
+    });
+
+    it('with predictions off, every commit takes two round trips', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, '');
+      const { sessions } = node(false);
+      const c = newClientId();
+      for (let seq = 1; seq <= 3; seq++) {
+        watch.clear();
+        assert.equal((await sessions.submit(fileId, fixture.userId, sub(c, seq, seq - 1, [seq - 1, 'z']))).kind, 'committed');
+        assert.equal(watch.trips.length, 2, watch.trips.join('\n---\n'));
+        assert.ok(!watch.trips.join('').includes('collab_commit_predicted'));
+      }
+      await sessions.close();
+    });
+
+    it('another node’s commit makes the prediction wrong: nothing is written, the decisions are undone in the cache (no reload) and made again on what the locks read', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'ab');
+      const a = node();
+      const b = node();
+      const ca = newClientId();
+      const cb = newClientId();
+      assert.equal((await a.sessions.submit(fileId, fixture.userId, sub(ca, 1, 0, ['A', 2]))).kind, 'committed');
+      assert.equal((await b.sessions.submit(fileId, fixture.userId, sub(cb, 1, 1, [3, 'B']))).kind, 'committed');
+      assert.equal((await b.sessions.submit(fileId, fixture.userId, sub(cb, 2, 2, [4, 'C']))).kind, 'committed');
+      const reloadsBefore = a.counts.reloads;
+      watch.clear();
+      // Node A still has head 1 and predicts no newer ops: the database says otherwise.
+      const out = await a.sessions.submit(fileId, fixture.userId, sub(ca, 2, 1, ['x', 3]));
+      assert.ok(out.kind === 'committed' && out.op.version === 4, JSON.stringify(out));
+      assert.equal(a.counts.mispredicts, 1);
+      assert.equal(a.counts.races, 1, 'then one `behind` round, as without predictions');
+      assert.equal(a.counts.reloads, reloadsBefore, 'undone in place, not reloaded from the snapshot');
+      assert.equal(watch.trips.length, 3, watch.trips.join('\n---\n'));
+      assert.ok(watch.trips[0]?.includes('collab_commit_predicted') && watch.trips[1]?.includes('collab_newer'));
+      assert.deepEqual((await dbOps(fileId)).map((o) => [o.version, o.clientId]), [[1, ca], [2, cb], [3, cb], [4, ca]]);
+      for (const n of [a, b]) {
+        const opened = await n.sessions.open(fileId, newClientId());
+        assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, 'xAabBC');
+      }
+      // The file is now known to be shared: its next commit reads under the lock at once.
+      watch.clear();
+      assert.equal((await a.sessions.submit(fileId, fixture.userId, sub(ca, 3, 4, [6, '!']))).kind, 'committed');
+      assert.equal(watch.trips.length, 2);
+      assert.equal(a.counts.mispredicts, 1);
+      await Promise.all([a.sessions.close(), b.sessions.close()]);
+    });
+
+    it('a group whose prediction is wrong for one file commits the other files in its one round trip', async () => {
+      const { knex } = ctx.current().db;
+      const fileIds = [await createFile(knex, fixture, 'p'), await createFile(knex, fixture, 'q')];
+      const groups: number[] = [];
+      let mispredicts = 0;
+      const a = new FileSessions(new OpsRepo(knex), { commitConcurrency: 1 }, { onGroup: (files) => void groups.push(files), onMispredict: () => void mispredicts++ });
+      const b = node();
+      const clients = fileIds.map(() => newClientId());
+      for (const [i, fileId] of fileIds.entries()) assert.equal((await a.submit(fileId, fixture.userId, sub(clients[i] as string, 1, 0, ['1', 1]))).kind, 'committed');
+      assert.equal((await b.sessions.submit(fileIds[1] as string, fixture.userId, sub(newClientId(), 1, 1, [2, 'B']))).kind, 'committed');
+      groups.splice(0);
+      watch.clear();
+      const outs = await Promise.all(fileIds.map((fileId, i) => a.submit(fileId, fixture.userId, sub(clients[i] as string, 2, 1, [2, '2']))));
+      assert.deepEqual(outs.map((o) => o.kind === 'committed' && o.op.version), [2, 3]);
+      assert.equal(mispredicts, 1);
+      assert.deepEqual(groups, [2, 1], 'the second file alone went again');
+      assert.ok(watch.trips[0]?.includes('collab_commit_predicted'));
+      assert.equal(watch.trips.length, 3, watch.trips.join('\n---\n'));
+      assert.deepEqual((await dbOps(fileIds[0] as string)).map((o) => o.version), [1, 2]);
+      const opened = await a.open(fileIds[1] as string, newClientId());
+      assert.equal(opened.ok && opened.value.mode === 'snapshot' && opened.value.text, '1qB2');
+      await Promise.all([a.close(), b.sessions.close()]);
+    });
+
+    it('a file deleted behind a predicted group is refused FILE_NOT_FOUND while the group’s other files commit', async () => {
+      const { knex } = ctx.current().db;
+      const [doomed, fine] = [await createFile(knex, fixture, 'd'), await createFile(knex, fixture, 'f')] as [string, string];
+      const groups: number[] = [];
+      let mispredicts = 0;
+      const a = new FileSessions(new OpsRepo(knex), { commitConcurrency: 1 }, { onGroup: (files) => void groups.push(files), onMispredict: () => void mispredicts++ });
+      const [cd, cf] = [newClientId(), newClientId()];
+      assert.equal((await a.submit(doomed, fixture.userId, sub(cd, 1, 0, ['1', 1]))).kind, 'committed');
+      assert.equal((await a.submit(fine, fixture.userId, sub(cf, 1, 0, ['1', 1]))).kind, 'committed');
+      await knex('files').where({ id: doomed }).delete();
+      groups.splice(0);
+      watch.clear();
+      const [gone, committed] = await Promise.all([a.submit(doomed, fixture.userId, sub(cd, 2, 1, [2, '2'])), a.submit(fine, fixture.userId, sub(cf, 2, 1, [2, '2']))]);
+      assert.equal(gone.kind === 'rejected' && gone.error.code, ErrorCode.FILE_NOT_FOUND, JSON.stringify(gone));
+      assert.ok(committed.kind === 'committed' && committed.op.version === 2, JSON.stringify(committed));
+      assert.equal(mispredicts, 1);
+      assert.ok(watch.trips[0]?.includes('collab_commit_predicted'));
+      assert.equal(groups[0], 2, 'both files went in one predicted group');
+      assert.equal(a.cachedHead(doomed), undefined, 'evicted');
+      await a.close();
+    });
+
+    it('a fence, a demotion or an earlier commit under the same identity on another node is caught by the check, never acknowledged as predicted', async () => {
+      const { knex } = ctx.current().db;
+      const fileId = await createFile(knex, fixture, 'ab');
+      // Wrong predictions do not make the file count as shared here, so each case below is predicted.
+      const a = node(true, 0);
+      const other = await createUserAndRoom(knex);
+      await knex('room_participants').insert({ room_id: fixture.roomUuid, user_id: other.userId, role: 'editor' });
+      const c = newClientId();
+      assert.equal((await a.sessions.submit(fileId, other.userId, sub(c, 1, 0, [2, 'c']))).kind, 'committed');
+      // The client resynchronised through another node, abandoning seq 2.
+      await new OpsRepo(knex).fenceAndReadProgress(fileId, c, 2);
+      const late = await a.sessions.submit(fileId, other.userId, sub(c, 2, 1, [3, 'd']));
+      assert.equal(late.kind === 'rejected' && late.error.code, ErrorCode.STALE_SUBMISSION);
+      assert.equal(a.counts.mispredicts, 1);
+      assert.equal((await a.sessions.submit(fileId, other.userId, sub(c, 3, 1, [3, 'd']))).kind, 'committed');
+      // Demoted behind this node's back: the predicted role is wrong.
+      await knex('room_participants').where({ room_id: fixture.roomUuid, user_id: other.userId }).update({ role: 'viewer' });
+      const next = await a.sessions.submit(fileId, other.userId, sub(c, 4, 2, [4, 'e']));
+      assert.equal(next.kind === 'rejected' && next.error.code, ErrorCode.FORBIDDEN);
+      assert.equal(a.counts.mispredicts, 2);
+      // A client whose op this node saw refused (so it remembers "no progress row") commits it through
+      // another node; the resend here must be the duplicate, not a second copy.
+      const d = newClientId();
+      const refused = await a.sessions.submit(fileId, fixture.userId, sub(d, 1, 9, [4, 'f']));
+      assert.equal(refused.kind, 'rejected');
+      const b = node();
+      const first = await b.sessions.submit(fileId, fixture.userId, sub(d, 1, 2, [4, 'f']));
+      assert.ok(first.kind === 'committed', JSON.stringify(first));
+      assert.ok((await a.sessions.headHash(fileId)).ok, 'node A catches up, so only the progress prediction is wrong');
+      const resent = await a.sessions.submit(fileId, fixture.userId, sub(d, 1, 2, [4, 'f']));
+      assert.deepEqual(resent, { kind: 'duplicate', version: first.op.version });
+      assert.equal(a.counts.mispredicts, 3);
+      assert.deepEqual((await dbOps(fileId)).map((o) => [o.clientId, o.seq]), [[c, 1], [c, 3], [d, 1]]);
+      await Promise.all([a.sessions.close(), b.sessions.close()]);
     });
   });
 });

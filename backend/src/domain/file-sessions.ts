@@ -23,6 +23,7 @@ import {
   DEFAULT_LIMITS,
   ErrorCode,
   fail,
+  invert,
   ok,
   ProtocolError,
   Rope,
@@ -34,6 +35,7 @@ import {
   type Result,
   type SequencingDecision,
   type Submission,
+  type TextOp,
 } from '@collab/protocol';
 import type { ClientProgress, OpsRepo, SubmissionResult } from '../storage/ops-repo';
 import { CommitGroups, DEFAULT_COMMIT_GROUP_OPTIONS } from './commit-groups';
@@ -110,6 +112,8 @@ export interface FileSessionHooks {
    * cached head (`behind`, caught before writing) or its insert hit the version's primary key.
    */
   onConflict?(): void;
+  /** A batch decided on predicted reads (one round trip) was refused by the database's check and is retried. */
+  onMispredict?(): void;
   /** A background task (snapshot, compaction) failed. */
   onBackgroundError?(err: unknown): void;
 }
@@ -155,6 +159,11 @@ class FileSession {
    * only trust the cache below it.
    */
   tentativeFrom: number | undefined;
+  /**
+   * The inverse of each tentative op, in version order from `tentativeFrom`: applied last to first,
+   * they take the rope back to the durable head without reading the database (`undoTentative`).
+   */
+  tentativeUndo: TextOp[] = [];
   idleTimer: NodeJS.Timeout | undefined;
   /** Sockets (or other holders) that have the file open; the session is evicted at zero. */
   holders = 0;
@@ -424,6 +433,7 @@ export class FileSessions {
       // A batch that did not commit left its ops in the cache: start again from the snapshot.
       await this.reload(s);
       s.tentativeFrom = undefined;
+      s.tentativeUndo = [];
     }
     for (;;) {
       const ops = await this.repo.opsBetween(s.fileId, s.head, undefined, 5000);
@@ -562,6 +572,12 @@ export class FileSessions {
           case 'gone':
             this.evict(s.fileId);
             return everyone(fileGone);
+          case 'mispredicted':
+            // Nothing written, the batch's decisions undone (`attemptBatch`): decide again at once,
+            // this time on what the locks read. Not a lost race, so not an attempt; bounded like `behind`.
+            this.hooks.onMispredict?.();
+            if (++behindRounds <= this.options.maxCommitAttempts * 5) attempt--;
+            continue;
           case 'conflict':
             // Another node committed one of these versions first; nothing of ours was written (and
             // nothing acknowledged). Load what it wrote and try the whole batch again, after a short
@@ -592,7 +608,9 @@ export class FileSessions {
   private async attemptBatch(
     s: FileSession,
     batch: readonly PendingSubmission[],
-  ): Promise<{ kind: 'done'; outcomes: SubmitOutcome[] } | { kind: 'behind'; ops: readonly CommittedOp[] } | { kind: 'gone' } | { kind: 'conflict' }> {
+  ): Promise<
+    { kind: 'done'; outcomes: SubmitOutcome[] } | { kind: 'behind'; ops: readonly CommittedOp[] } | { kind: 'gone' } | { kind: 'conflict' } | { kind: 'mispredicted' }
+  > {
     // Each submission's history from the cache (or the database) up to our head, read before the
     // transaction; `past` collects what comes after that head during the transaction.
     const known: (CommittedOp[] | undefined)[] = [];
@@ -618,15 +636,18 @@ export class FileSessions {
           // Tentative until COMMIT (the real commit time replaces `at` then; see `settle`).
           const op: CommittedOp = { version: decision.version, op: decision.op, clientId: sub.clientId, seq: sub.seq, author: userId, at: Date.now() };
           s.tentativeFrom ??= op.version;
+          s.tentativeUndo.push(invert(op.op, s.rope));
           this.remember(s, op);
           past.push(op);
         }
         return decision;
       },
     });
+    if (outcome.kind === 'mispredicted') this.undoTentative(s);
     if (outcome.kind !== 'done') return outcome;
     // COMMIT returned: the tentative ops are durable, with these commit times.
     s.tentativeFrom = undefined;
+    s.tentativeUndo = [];
     const committed = outcome.results.flatMap((r) => (r.kind === 'committed' ? [r.op] : []));
     for (const op of committed) this.settle(s, op);
     if (committed.length > 0) this.afterCommit(s);
@@ -673,6 +694,29 @@ export class FileSessions {
     if (role === undefined) return refuse(ErrorCode.NOT_A_PARTICIPANT, 'you are not a participant of this room');
     if (role !== 'owner' && role !== 'editor') return refuse(ErrorCode.FORBIDDEN, `a ${role} cannot edit`);
     return decision;
+  }
+
+  /**
+   * Takes a batch's tentative ops back out of the cache (nothing of them was written). Should the
+   * cache not end with exactly those ops, `tentativeFrom` stays set and the cache is rebuilt from
+   * the database before its next use, as after a failed transaction.
+   */
+  private undoTentative(s: FileSession): void {
+    const from = s.tentativeFrom;
+    if (from === undefined) return;
+    if (s.head - from + 1 !== s.tentativeUndo.length || s.recent.length < s.tentativeUndo.length || s.recent.at(-1)?.version !== s.head) return;
+    try {
+      for (let i = s.tentativeUndo.length - 1; i >= 0; i--) {
+        s.rope.apply(s.tentativeUndo[i] as TextOp);
+        s.recent.pop();
+        s.head--;
+      }
+    } catch {
+      // A bug if ever: the rope is partly undone, so keep `tentativeFrom` for the rebuild.
+      return;
+    }
+    s.tentativeFrom = undefined;
+    s.tentativeUndo = [];
   }
 
   /** Replaces a tentative op in the recent ops with its committed form (same op, real commit time). */

@@ -26,6 +26,12 @@ export class Metrics {
   });
   /** Commits that lost a race to another node and were retried. */
   readonly commitConflicts = new Counter({ name: 'collab_commit_conflicts_total', help: 'Commit attempts retried after losing a race', registers: [this.registry] });
+  /** Batches decided on predicted reads (one-round-trip commits) that the database's check refused, and retried. */
+  readonly commitMispredictions = new Counter({
+    name: 'collab_commit_mispredictions_total',
+    help: 'One-round-trip commit attempts whose predicted reads were wrong, retried',
+    registers: [this.registry],
+  });
   /** Time in the database commit path per submission. */
   readonly commitSeconds = new Histogram({
     name: 'collab_commit_seconds',
@@ -38,6 +44,13 @@ export class Metrics {
     name: 'collab_commit_batch_size',
     help: 'Submissions of one file committed together in one batch',
     buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers: [this.registry],
+  });
+  /** Group transactions by their round trips to the database: 1 when the group's reads were predicted, 2 when read under its locks. */
+  readonly commitGroupRoundTrips = new Counter({
+    name: 'collab_commit_groups_total',
+    help: 'Group-commit transactions, by round trips (1: predicted reads, 2: read under the locks)',
+    labelNames: ['round_trips'] as const,
     registers: [this.registry],
   });
   /** Files whose batches were committed in one group transaction: one sample per transaction attempt. */

@@ -43,7 +43,13 @@ export type CommitAttempt =
    */
   | { readonly kind: 'behind'; readonly ops: readonly CommittedOp[] }
   /** The file no longer exists (deleted, perhaps on another node): nothing was written. */
-  | { readonly kind: 'gone' };
+  | { readonly kind: 'gone' }
+  /**
+   * The batch was decided on predicted reads (one round trip, `CommitPredictions`) and the database,
+   * checking them under the file's lock, disagreed: nothing was written for this file. Undo the
+   * batch's decisions and try again; the next attempt reads under the lock.
+   */
+  | { readonly kind: 'mispredicted' };
 
 /** The arguments of `OpsRepo.commitBatch`. */
 export interface CommitBatchArgs {
@@ -95,12 +101,12 @@ export interface PlannedRow {
 export type PlannedResult = Exclude<SubmissionResult, { kind: 'committed' }> | { readonly kind: 'committed'; readonly row: PlannedRow };
 
 /** The key of one (file, client) progress row in the maps below. */
-function progressKey(fileId: string, clientId: string): string {
+export function progressKey(fileId: string, clientId: string): string {
   return `${fileId}\u0000${clientId}`;
 }
 
 /** The key of one (room, user) participant row. */
-function roleKey(roomUuid: string, userId: string): string {
+export function roleKey(roomUuid: string, userId: string): string {
   return `${roomUuid}\u0000${userId}`;
 }
 

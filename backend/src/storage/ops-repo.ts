@@ -12,8 +12,9 @@
  * Commits are grouped: the batches of several files (each the submissions waiting in that file's
  * queue) are committed in one transaction (`commitFiles`: one lock statement, one read of each
  * kind, one INSERT, one progress upsert, one WAL flush for all of them), and none of them is
- * acknowledged before that transaction's COMMIT returned. That transaction takes two round trips
- * of prepared statements, on PostgreSQL and on the embedded PGlite alike (`pg-group-commit.ts`);
+ * acknowledged before that transaction's COMMIT returned. That transaction takes one round trip of
+ * prepared statements when its reads can be predicted from earlier commits (checked under its
+ * locks), two otherwise, on PostgreSQL and on the embedded PGlite alike (`pg-group-commit.ts`);
  * the decisions themselves are made in `commit-plan.ts`.
  */
 import type { Knex } from 'knex';
@@ -27,6 +28,7 @@ import {
   type OpRow,
 } from './commit-plan';
 import { isForeignKeyViolation, isUniqueViolation } from './database';
+import { CommitPredictions } from './commit-predictions';
 import { commitPipelined } from './pg-group-commit';
 
 export type { ClientProgress, CommitAttempt, CommitBatchArgs, SubmissionResult, Submitter } from './commit-plan';
@@ -40,9 +42,31 @@ export interface Snapshot {
   readonly version: number;
 }
 
+/** Options of `OpsRepo`. */
+export interface OpsRepoOptions {
+  /**
+   * Commit a group in one round trip when its reads can be predicted from this node's earlier
+   * commits (`CommitPredictions`); off, every group takes two. @default true
+   */
+  readonly predictCommits: boolean;
+  /** The predictions to use when `predictCommits` (tests tune them). @default a new `CommitPredictions` */
+  readonly predictions: CommitPredictions;
+  /** Told of every group transaction that reached the database, with its round trips (1 or 2). */
+  readonly onGroupRoundTrips?: (roundTrips: number) => void;
+}
+
 /** Reads and writes the op log, client progress and snapshots with Knex. */
 export class OpsRepo {
-  constructor(private readonly db: Knex) {}
+  private readonly predictions: CommitPredictions | undefined;
+  private readonly onGroupRoundTrips: ((roundTrips: number) => void) | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    options: Partial<OpsRepoOptions> = {},
+  ) {
+    this.predictions = options.predictCommits === false ? undefined : (options.predictions ?? new CommitPredictions());
+    this.onGroupRoundTrips = options.onGroupRoundTrips;
+  }
 
   /** The file's snapshot row, or undefined when the file does not exist. */
   async snapshot(fileId: string): Promise<Snapshot | undefined> {
@@ -78,7 +102,8 @@ export class OpsRepo {
    * order, then inserts every committed op of every file with one statement and advances the
    * progress rows with one statement. One attempt per batch, in the given order: a file that was
    * deleted is `gone` and one too far behind is `behind` (nothing written for it) while the others
-   * commit. Resolves only after COMMIT returned, i.e. when every op it reports as committed is
+   * commit; a batch decided on predicted reads that the database found wrong is `mispredicted`
+   * (nothing written for it). Resolves only after COMMIT returned, i.e. when every op it reports as committed is
    * durable; when it rejects (database unreachable, outcome unknown) nothing may be acknowledged.
    * A lost race (unique violation) or a deletion racing the insert fails the whole transaction:
    * every batch is then a `conflict` (nothing written), to be retried.
@@ -87,7 +112,7 @@ export class OpsRepo {
     if (batches.length === 0) return [];
     if (new Set(batches.map((b) => b.fileId)).size !== batches.length) throw new Error('commitFiles takes one batch per file');
     try {
-      return await commitPipelined(this.db, batches);
+      return await commitPipelined(this.db, batches, this.predictions, this.onGroupRoundTrips);
     } catch (err) {
       // Another node took one of these versions (or committed one of these submissions) first.
       if (isUniqueViolation(err)) return batches.map((): CommitAttempt => ({ kind: 'conflict' }));
@@ -104,6 +129,8 @@ export class OpsRepo {
    * now on a late-arriving older submission of this client is refused (see SequencingFacts.fencedSeq).
    */
   async fenceAndReadProgress(fileId: string, clientId: string, fenceSeq: number | undefined): Promise<ClientProgress> {
+    // The next commit of this client reads its progress under lock rather than predict the old fence.
+    this.predictions?.forgetProgress(fileId, clientId);
     if (fenceSeq === undefined) {
       const row = await this.db('client_progress').where({ file_id: fileId, client_id: clientId }).first('last_seq', 'last_version', 'fenced_seq');
       return toProgress(row);

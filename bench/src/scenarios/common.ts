@@ -36,6 +36,7 @@ export function commonFields(env: RunEnv, w: WindowFigures, seed: number): Recor
     ...(env.disk.stats ? {} : { diskFsyncNotMeasured: env.disk.reason }),
     // Where the tail lives, over the window itself: the servers' histograms, WAL flushes, the disk.
     serverTail: w.serverTail,
+    commitPath: w.commitPath,
     wal: w.wal,
     diskInWindow: w.disk,
     fsyncInWindowMs: w.fsyncWatch,
