@@ -760,6 +760,28 @@ forEachDatabase('file sessions', (ctx) => {
       await Promise.all([a.close(), b.sessions.close()]);
     });
 
+    it('a fence waits for a commit that holds the file’s lock, so that a first op and a fence cannot pass each other unseen', async function () {
+      const { knex, kind } = ctx.current().db;
+      // PGlite has one connection: the open transaction below would hold it and the fence could not even start.
+      if (kind !== 'postgres') this.skip();
+      const fileId = await createFile(knex, fixture, 'x');
+      const c = newClientId();
+      const trx = await knex.transaction();
+      // A commit in progress: the file's row locked as a group commit locks it, no progress row yet.
+      await trx.raw('SELECT id FROM files WHERE id = ? FOR NO KEY UPDATE', [fileId]);
+      let fenced = false;
+      const fence = new OpsRepo(knex).fenceAndReadProgress(fileId, c, 3).then((p) => {
+        fenced = true;
+        return p;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(fenced, false, 'the fence waits for the file lock');
+      await trx.raw('INSERT INTO client_progress (file_id, client_id, last_seq, last_version) VALUES (?, ?, 2, 7)', [fileId, c]);
+      await trx.commit();
+      // It then sees what that commit wrote (and raises the fence over it).
+      assert.deepEqual(await fence, { lastCommitted: { seq: 2, version: 7 }, fencedSeq: 3 });
+    });
+
     it('a file deleted behind a predicted group is refused FILE_NOT_FOUND while the group’s other files commit', async () => {
       const { knex } = ctx.current().db;
       const [doomed, fine] = [await createFile(knex, fixture, 'd'), await createFile(knex, fixture, 'f')] as [string, string];

@@ -38,6 +38,16 @@ forEachDatabase('storage: FilesRepo', (ctx) => {
     assert.deepEqual(await files.get(room.roomUuid, created.value.id), created.value);
   });
 
+  it('knows a file only by the id it issued: an uppercase spelling of it is not found', async () => {
+    const created = await newFile('src/case.ts');
+    assert.ok(created.ok);
+    const shouted = created.value.id.toUpperCase();
+    assert.notEqual(shouted, created.value.id);
+    assert.equal(await files.get(room.roomUuid, shouted), undefined);
+    const renamed = await files.rename(room.roomUuid, shouted, 'src/other.ts');
+    assert.equal(!renamed.ok && renamed.error.code, 'FILE_NOT_FOUND');
+  });
+
   it('refuses a second file at the same path with PATH_TAKEN (case-sensitively)', async () => {
     assert.ok((await newFile('dup.txt')).ok);
     const again = await newFile('dup.txt');

@@ -129,18 +129,26 @@ export class OpsRepo {
    * now on a late-arriving older submission of this client is refused (see SequencingFacts.fencedSeq).
    */
   async fenceAndReadProgress(fileId: string, clientId: string, fenceSeq: number | undefined): Promise<ClientProgress> {
-    // The next commit of this client reads its progress under lock rather than predict the old fence.
-    this.predictions?.forgetProgress(fileId, clientId);
     if (fenceSeq === undefined) {
       const row = await this.db('client_progress').where({ file_id: fileId, client_id: clientId }).first('last_seq', 'last_version', 'fenced_seq');
       return toProgress(row);
     }
-    const rows = await this.db('client_progress')
-      .insert({ file_id: fileId, client_id: clientId, last_seq: 0, last_version: 0, fenced_seq: fenceSeq })
-      .onConflict(['file_id', 'client_id'])
-      .merge({ fenced_seq: this.db.raw('GREATEST(client_progress.fenced_seq, EXCLUDED.fenced_seq)') })
-      .returning(['last_seq', 'last_version', 'fenced_seq']);
-    return toProgress(rows[0]);
+    // The next commit of this client reads its progress under lock rather than predict the old fence.
+    this.predictions?.forgetProgress(fileId, clientId);
+    return this.db.transaction(async (trx) => {
+      // Waits for any commit that holds the file's lock (FOR SHARE conflicts with its FOR NO KEY
+      // UPDATE), and keeps the next one out until this fence is committed. Without it, a commit
+      // that found no progress row (its client's first op on this file) and a fence that created
+      // the row could both succeed unseen by each other: the fence would report "nothing
+      // committed" while the commit went in under a seq the fence was meant to refuse.
+      await trx('files').where('id', fileId).forShare().first('id');
+      const rows = await trx('client_progress')
+        .insert({ file_id: fileId, client_id: clientId, last_seq: 0, last_version: 0, fenced_seq: fenceSeq })
+        .onConflict(['file_id', 'client_id'])
+        .merge({ fenced_seq: trx.raw('GREATEST(client_progress.fenced_seq, EXCLUDED.fenced_seq)') })
+        .returning(['last_seq', 'last_version', 'fenced_seq']);
+      return toProgress(rows[0]);
+    });
   }
 
   /** Writes a snapshot unless a newer one is already stored (any node may write; never goes backwards). */

@@ -184,7 +184,11 @@ async function commitPredicted(
   // Every op of a file whose predictions held was inserted (the statement filters by file only);
   // anything else is a bug, and acknowledging nothing is the safe answer to it.
   const expected = rows.filter((r) => !wrong.has(r.fileId)).length;
-  if (createdAt.size !== expected) throw new Error(`predicted commit inserted ${createdAt.size} ops, expected ${expected}`);
+  if (createdAt.size !== expected) {
+    // Forget everything the group relied on, so that a fact that caused this cannot cause it again.
+    for (const batch of batches) predictions.mispredicted(batch);
+    throw new Error(`predicted commit inserted ${createdAt.size} ops, expected ${expected}`);
+  }
   predictions.learnCommitted(last.filter((r) => !wrong.has(r.fileId)));
   return settleAll(batches, plan, createdAt).map((attempt, i) => {
     const batch = batches[i] as CommitBatchArgs;
@@ -269,8 +273,9 @@ export const GROUP_COMMIT_STATEMENTS = [
   // (version null; a file may be named more than once) and each inserted op. Being a statement
   // after the files' locks, its snapshot sees every commit made before they were granted, and all
   // its parts share that snapshot, so the check and the writes agree. The progress rows are locked
-  // as they are checked (FOR UPDATE returns a locked row's newest version), so a concurrent fence
-  // waits for this transaction or is seen by it.
+  // as they are checked (FOR UPDATE returns a locked row's newest version), and a fence takes the
+  // file's row FOR SHARE first (`OpsRepo.fenceAndReadProgress`), so a concurrent fence waits for
+  // this transaction or is seen by it, whether or not the progress row existed.
   `PREPARE collab_commit_predicted(uuid[], integer[], uuid[], text[], bigint[], integer[], bigint[], uuid[], uuid[], uuid[], text[],
                                    uuid[], integer[], jsonb[], uuid[], text[], bigint[], uuid[], text[], bigint[], integer[]) AS
      WITH bad AS (
