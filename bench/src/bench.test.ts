@@ -18,6 +18,7 @@ import { summariseProfile } from './profile';
 import { chooseSeed } from './rng';
 import { RunEnv } from './run-env';
 import { nodeTuningEnv } from './servers';
+import { runIdle } from './scenarios/idle';
 import { runTyping } from './scenarios/typing';
 import { Samples } from './stats';
 import { BenchClient } from './bench-client';
@@ -186,6 +187,28 @@ describe('bench: load tool', function () {
     assert.deepEqual(s.places.map((p) => [p.name, p.selfMs]), [['pg', 2], ['@collab/backend', 1]]);
     const commit = s.inclusive.find((e) => e.name.startsWith('commit'));
     assert.equal(commit?.totalMs, 3);
+  });
+});
+
+describe('bench: idle scenario', function () {
+  this.timeout(60_000);
+  let env: RunEnv;
+  before(async () => {
+    env = await RunEnv.start({ urls: [], nodes: 1, db: 'pglite', pgAdminUrl: '', redisUrl: '', inspect: true }, () => {});
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  it('bench idle run joins every socket and reads memory as found and after a full GC', async () => {
+    const result = await runIdle(env, { sockets: 40, users: 4, socketsPerRoom: 10, openFile: true, holdS: 0.5, docSize: 200, concurrency: 10, seed: 1 }, () => {});
+    assert.equal(result['joined'], 40);
+    assert.equal(result['liveAtEnd'], 40);
+    assert.equal(typeof result['serverKbPerSocket'], 'number');
+    const gc = result['afterFullGc'] as { rssKbPerSocket: number; heapKbPerSocket: number; heapUsedMb: { before: number; after: number } };
+    assert.ok(gc, 'a spawned node is read through its inspector');
+    // 40 joined sockets with a file open hold something: the live heap grows.
+    assert.ok(gc.heapUsedMb.after > 0 && gc.heapKbPerSocket > 0, JSON.stringify(gc));
   });
 });
 

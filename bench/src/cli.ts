@@ -79,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
     nodeFlags: args.all('node-flag'),
     viaBalancer: args.flag('via-balancer'),
     fsyncWatch: !args.flag('no-fsync-watch'),
+    // The idle scenario forces a full GC through the inspector before it reads memory.
+    inspect: scenario === 'idle' && args.all('url').length === 0 && args.num('nodes', 1) === 1,
     ...(args.optNum('server-pid') !== undefined ? { serverPid: args.optNum('server-pid') as number } : {}),
   };
   if (envOptions.db !== 'pglite' && envOptions.db !== 'postgres') throw new Error('--db must be pglite or postgres');

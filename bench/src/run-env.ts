@@ -51,6 +51,8 @@ export interface EnvOptions {
   readonly diskProbe?: ProbeOptions | false;
   /** Whether to time a few fdatasyncs a second during each window (PostgreSQL on this machine). @default true */
   readonly fsyncWatch?: boolean;
+  /** Open the spawned node's inspector so a scenario can force a full GC before reading memory (one node). */
+  readonly inspect?: boolean;
 }
 
 /** Where PostgreSQL's data lives on this machine, for watching its disk during a window. */
@@ -149,6 +151,7 @@ export class RunEnv {
             synchronousCommit: options.synchronousCommit ?? 'on',
             ...(options.profileDir ? { profileDir: options.profileDir } : {}),
             ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+            ...(options.inspect ? { inspect: true } : {}),
           });
     log(`servers: ${servers.nodes.map((n) => `${n.url}${n.pid ? ` (pid ${n.pid})` : ''}`).join(', ')} on ${servers.database}`);
     // PostgreSQL's disk, found once: probed now, watched during each window.

@@ -33,6 +33,11 @@ export interface SpawnOptions {
   readonly nodeFlags?: readonly string[];
   /** synchronous_commit of the scratch PostgreSQL database ('off' only for the diagnostic run). @default 'on' */
   readonly synchronousCommit?: SynchronousCommit;
+  /**
+   * Open each spawned node's inspector on a free loopback port (`--inspect=127.0.0.1:0`), so the
+   * run can force a full GC before reading memory (one-node runs only). @default false
+   */
+  readonly inspect?: boolean;
 }
 
 /** The two values of `--synchronous-commit`. */
@@ -43,6 +48,8 @@ export interface ServerNode {
   readonly url: string;
   /** Its pid when this tool spawned it (sampled for CPU and RSS), else undefined. */
   readonly pid: number | undefined;
+  /** Its inspector's WebSocket URL when spawned with `inspect`, else undefined. */
+  readonly inspectorUrl?: string;
 }
 
 /** The servers of a run and how to clean them up. */
@@ -76,6 +83,7 @@ export function existingServers(urls: readonly string[], pid?: number): Servers 
 /** Spawns `options.nodes` backend nodes on a fresh database and waits until each listens. */
 export async function spawnServers(options: SpawnOptions): Promise<Servers> {
   if (options.nodes > 1 && options.db !== 'postgres') throw new Error('several nodes need one shared PostgreSQL: use --db postgres');
+  if (options.nodes > 1 && options.inspect) throw new Error('--inspect is for one spawned node');
   if (options.nodes > 1) return spawnTopology(options);
   const children: ChildProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
@@ -116,10 +124,11 @@ export async function spawnServers(options: SpawnOptions): Promise<Servers> {
       if (options.nodes > 1) env['REDIS_URL'] = options.redisUrl;
       const flags = [...(options.nodeFlags ?? [])];
       if (options.profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
+      if (options.inspect) flags.push('--inspect=127.0.0.1:0');
       const child = spawn(process.execPath, [...flags, BACKEND_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
-      const url = await waitForUrl(child, i);
-      nodes.push({ url, pid: child.pid });
+      const { url, inspectorUrl } = await waitForUrl(child, i, options.inspect === true);
+      nodes.push({ url, pid: child.pid, ...(inspectorUrl ? { inspectorUrl } : {}) });
     }
     return {
       nodes,
@@ -210,30 +219,46 @@ async function spawnTopology(options: SpawnOptions): Promise<Servers> {
   };
 }
 
-/** Resolves with the URL the node prints ("Collab server listening on <url>"); rejects if it exits first. */
-function waitForUrl(child: ChildProcess, index: number): Promise<string> {
+/**
+ * Resolves with the URL the node prints ("Collab server listening on <url>") and, when `inspect`,
+ * the inspector URL it prints on stderr first ("Debugger listening on ws://…"); rejects if the node
+ * exits first.
+ */
+function waitForUrl(child: ChildProcess, index: number, inspect: boolean): Promise<{ url: string; inspectorUrl: string | undefined }> {
   return new Promise((resolve, reject) => {
     let out = '';
-    let found = false;
+    let url: string | undefined;
+    let inspectorUrl: string | undefined;
     let err = '';
     const timer = setTimeout(() => fail(new Error(`node ${index} did not start within 60 s`)), 60_000);
     const fail = (e: Error): void => {
       clearTimeout(timer);
       reject(new Error(`${e.message}\n${err.slice(-2000)}`));
     };
+    const settle = (): void => {
+      if (url === undefined || (inspect && inspectorUrl === undefined)) return;
+      clearTimeout(timer);
+      resolve({ url, inspectorUrl });
+    };
     child.stdout?.on('data', (chunk: Buffer) => {
-      if (found) return;
+      if (url !== undefined) return;
       out += chunk.toString();
       const m = /Collab server listening on (\S+)/.exec(out);
       if (m?.[1]) {
-        found = true;
-        clearTimeout(timer);
-        resolve(m[1]);
+        url = m[1];
+        settle();
       }
     });
     // Warnings and errors of the node are passed through, prefixed, so a failing run says why.
     child.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
+      if (inspect && inspectorUrl === undefined) {
+        const m = /Debugger listening on (ws:\/\/\S+)/.exec(err);
+        if (m?.[1]) {
+          inspectorUrl = m[1];
+          settle();
+        }
+      }
       if (err.length > 100_000) err = err.slice(-50_000);
     });
     child.stdout?.on('data', (chunk: Buffer) => {
