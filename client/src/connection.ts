@@ -5,7 +5,9 @@
  * business (`onResume`).
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, OpsBatch } from '@collab/protocol';
+import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, OpsBatch, ParticipantsBatch } from '@collab/protocol';
+
+type ParticipantHandler = ServerToClientEvents['participant:joined'];
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -37,6 +39,9 @@ export class CollabConnection {
   private readonly statusListeners = new Set<(status: ConnectionStatus, error?: ErrorBody) => void>();
   private readonly resumeListeners = new Set<() => Promise<void> | void>();
   private connectedBefore = false;
+  /** Handlers of the participant events, also fed from `participants` batches (see `on`). */
+  private readonly participantHandlers = { 'participant:joined': new Set<ParticipantHandler>(), 'participant:updated': new Set<ParticipantHandler>() };
+  private participantsListening = false;
 
   private constructor(private readonly options: ConnectionOptions) {
     this.socket = io(options.url, {
@@ -104,12 +109,33 @@ export class CollabConnection {
   /**
    * Subscribes to a server event; returns the unsubscribe function. An `op` handler also receives,
    * one by one and in order, the ops of every `ops` event (a group commit's batch: PROTOCOL.md §7.2),
-   * so that consumers of the op stream need not know about batches.
+   * and a `participant:joined` or `participant:updated` handler the events of its kind in every
+   * `participants` event (a burst's batch: §11.7), so that consumers need not know about batches.
    */
   on<K extends keyof ServerToClientEvents>(event: K, handler: ServerToClientEvents[K]): () => void {
     // Socket.IO's typed `on` cannot be called with a generic key; the handler type is the map's.
     const socket = this.socket as unknown as { on(ev: string, h: unknown): void; off(ev: string, h: unknown): void };
     socket.on(event, handler);
+    if (event === 'participant:joined' || event === 'participant:updated') {
+      // One listener for every batch, so that its events reach the handlers in the batch's order
+      // whatever kinds they are of (a user's `joined` before their `updated`).
+      const handlers = this.participantHandlers[event as 'participant:joined' | 'participant:updated'];
+      handlers.add(handler as ParticipantHandler);
+      if (!this.participantsListening) {
+        this.participantsListening = true;
+        socket.on('participants', (batch: ParticipantsBatch | undefined) => {
+          if (!Array.isArray(batch?.changes)) return;
+          for (const change of batch.changes) {
+            const forKind = change?.event === 'participant:joined' || change?.event === 'participant:updated' ? this.participantHandlers[change.event] : undefined;
+            for (const h of forKind ?? []) h(change.participant);
+          }
+        });
+      }
+      return () => {
+        socket.off(event, handler);
+        handlers.delete(handler as ParticipantHandler);
+      };
+    }
     if (event !== 'op') return () => socket.off(event, handler);
     const each = (batch: OpsBatch | undefined): void => {
       if (!Array.isArray(batch?.ops)) return;

@@ -60,6 +60,7 @@ export const ServerEvent = {
   participantJoined: 'participant:joined',
   participantLeft: 'participant:left',
   participantUpdated: 'participant:updated',
+  participants: 'participants',
   roleChanged: 'role:changed',
   roomRemoved: 'room:removed',
   fileCreated: 'file:created',
@@ -327,6 +328,18 @@ export interface CursorClear {
 /** `participant:joined` and `participant:updated`: a participant of `roomId`. */
 export type ParticipantEvent = Participant & { readonly roomId: string };
 
+/** One event of a `participants` frame: what a `participant:joined` or `participant:updated` would carry. */
+export interface ParticipantChange {
+  readonly event: 'participant:joined' | 'participant:updated';
+  readonly participant: ParticipantEvent;
+}
+
+/** `participants`: two or more participant events of one room, in the order they happened (PROTOCOL.md §11.7). */
+export interface ParticipantsBatch {
+  readonly roomId: string;
+  readonly changes: ParticipantChange[];
+}
+
 export interface ParticipantLeft {
   readonly roomId: string;
   readonly userId: string;
@@ -390,6 +403,8 @@ export interface ServerToClientEvents {
   'participant:joined': (participant: ParticipantEvent) => void;
   'participant:left': (payload: ParticipantLeft) => void;
   'participant:updated': (participant: ParticipantEvent) => void;
+  /** Participant events of one room sent together under a burst: each is handled as if sent alone. */
+  participants: (batch: ParticipantsBatch) => void;
   'role:changed': (payload: RoleChanged) => void;
   'room:removed': (payload: RoomRemoved) => void;
   'file:created': (file: FileEvent) => void;

@@ -592,6 +592,13 @@ const serverValid: { readonly [K in ServerEventName]: ServerPayload<K> } = {
   'participant:joined': { ...participant, roomId: ROOM },
   'participant:left': { roomId: ROOM, userId: USER },
   'participant:updated': { ...participant, roomId: ROOM, color: 'charts.blue', activeFileId: FILE },
+  participants: {
+    roomId: ROOM,
+    changes: [
+      { event: 'participant:joined', participant: { ...participant, roomId: ROOM } },
+      { event: 'participant:updated', participant: { ...participant, roomId: ROOM, online: false } },
+    ],
+  },
   'role:changed': { roomId: ROOM, role: 'viewer' },
   'room:removed': { roomId: ROOM, reason: 'deleted' },
   'file:created': { ...fileInfo, roomId: ROOM },
@@ -634,6 +641,14 @@ describe('validateServerPayload', () => {
       M,
       "'color'",
     );
+  });
+  it('rejects a participants frame of one event, of another room, or of another event kind', () => {
+    const batch = serverValid.participants;
+    assertFails(validateServerPayload('participants', { ...batch, changes: batch.changes.slice(1) }), M, 'at least two');
+    const elsewhere = { event: 'participant:updated', participant: { ...participant, roomId: 'W2StGXR8_Z5jdHi6B-myT0' } };
+    assertFails(validateServerPayload('participants', { ...batch, changes: [...batch.changes, elsewhere] }), M, 'its room');
+    const left = { event: 'participant:left', participant: { ...participant, roomId: ROOM } };
+    assertFails(validateServerPayload('participants', { ...batch, changes: [...batch.changes, left] }), M, "'participant:joined' or 'participant:updated'");
   });
   it('rejects non-object payloads and unknown events', () => {
     for (const payload of [null, [], 'x', 1]) assertFails(validateServerPayload('op', payload), M, 'must be an object');

@@ -355,6 +355,9 @@ function modelSchemas(f: Fields) {
   return { participant, fileInfo, roomInfo, wireOp, limitsSchema, errorBody, lastCommitted };
 }
 
+/** Most events in one `participants` frame (the server sends at most 200). */
+const MAX_PARTICIPANT_CHANGES = 1000;
+
 type ServerSchemas = { readonly [K in ServerEventName]: z.ZodType<ServerPayload<K>> };
 
 function serverSchemas(f: Fields, m: ReturnType<typeof modelSchemas>): ServerSchemas {
@@ -381,6 +384,15 @@ function serverSchemas(f: Fields, m: ReturnType<typeof modelSchemas>): ServerSch
     'participant:joined': participantEvent,
     'participant:left': o({ roomId: f.roomId, userId: f.id }),
     'participant:updated': participantEvent,
+    participants: o({
+      roomId: f.roomId,
+      changes: z
+        .array(o({ event: z.enum(['participant:joined', 'participant:updated'], { error: "must be 'participant:joined' or 'participant:updated'" }), participant: participantEvent }), {
+          error: 'must be an array of participant events',
+        })
+        .min(2, { error: 'must hold at least two events' })
+        .max(MAX_PARTICIPANT_CHANGES, { error: `must hold at most ${MAX_PARTICIPANT_CHANGES} events` }),
+    }).refine((b) => b.changes.every((c) => c.participant.roomId === b.roomId), { error: 'must hold events of its room' }),
     'role:changed': o({ roomId: f.roomId, role: f.assignableRole }),
     'room:removed': o({ roomId: f.roomId, reason: z.enum(['removed', 'deleted'], { error: "must be 'removed' or 'deleted'" }) }),
     'file:created': fileEvent,

@@ -24,8 +24,8 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
-  /** Commits that lost a race to another node and were retried. */
-  readonly commitConflicts = new Counter({ name: 'collab_commit_conflicts_total', help: 'Commit attempts retried after losing a race', registers: [this.registry] });
+  /** Commit attempts that found other nodes' ops past their head (read under the lock, or a lost race on the version key). */
+  readonly commitConflicts = new Counter({ name: 'collab_commit_conflicts_total', help: "Commit attempts that found other nodes' ops past their head (caught up under the lock, or retried after losing a race)", registers: [this.registry] });
   /** Batches decided on predicted reads (one-round-trip commits) that the database's check refused, and retried. */
   readonly commitMispredictions = new Counter({
     name: 'collab_commit_mispredictions_total',

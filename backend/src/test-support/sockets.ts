@@ -18,7 +18,10 @@ export interface RawSocket {
   readonly received: [string, any][];
   /** Emits a request with an ack and resolves with the reply (rejects after `timeoutMs`). */
   request(event: string, payload: unknown, timeoutMs?: number): Promise<Reply>;
-  /** Pushed events named `event` so far (for `op`: the op stream, `ops` batches flattened in order). */
+  /**
+   * Pushed events named `event` so far (for `op`: the op stream, `ops` batches flattened in order;
+   * for `participant:joined` and `participant:updated`, `participants` batches flattened likewise).
+   */
   events(event: string): any[];
   close(): void;
 }
@@ -84,6 +87,8 @@ function wrap(socket: Socket): RawSocket {
     events(event) {
       // `op` is the op stream: single broadcasts and, in order, the ops of every `ops` batch.
       if (event === 'op') return received.flatMap(([e, p]) => (e === 'op' ? [p] : e === 'ops' ? (p as { ops: unknown[] }).ops : []));
+      // Participant events: single ones and, in order, those of every `participants` batch.
+      if (PARTICIPANT_EVENTS.has(event)) return received.flatMap(([e, p]) => (e === event ? [p] : e === 'participants' ? participantsOf(p, event) : []));
       return received.filter(([e]) => e === event).map(([, p]) => p);
     },
     close() {
@@ -118,17 +123,29 @@ export async function waitUntil<T>(check: () => T | Promise<T>, timeoutMs = 5000
 /** Resolves with the next `event` pushed to `socket` (rejects after `timeoutMs`). */
 export function nextEvent<T = any>(socket: Socket, event: string, timeoutMs = 5000, filter: (p: T) => boolean = () => true): Promise<T> {
   return new Promise((resolve, reject) => {
+    const batched = PARTICIPANT_EVENTS.has(event);
     const timer = setTimeout(() => {
       socket.off(event, on);
+      if (batched) socket.off('participants', onBatch);
       reject(new Error(`no '${event}' within ${timeoutMs} ms`));
     }, timeoutMs);
     const on = (payload: T): void => {
       if (!filter(payload)) return;
       clearTimeout(timer);
       socket.off(event, on);
+      if (batched) socket.off('participants', onBatch);
       resolve(payload);
     };
+    // A participant event may also come inside a `participants` batch (PROTOCOL.md §11.7).
+    const onBatch = (batch: unknown): void => {
+      for (const p of participantsOf(batch, event)) {
+        if (!filter(p as T)) continue;
+        on(p as T);
+        return;
+      }
+    };
     socket.on(event, on);
+    if (batched) socket.on('participants', onBatch);
   });
 }
 
@@ -183,4 +200,13 @@ export async function openRaw(url: string, token: string, roomId: string, fileId
   assertOk(await raw.request('room:join', { roomId }), 'room:join');
   const opened = assertOk(await raw.request('file:open', { roomId, fileId, clientId: cid }), 'file:open');
   return Object.assign(raw, { clientId: cid, opened });
+}
+
+/** The events a `participants` batch may carry. */
+const PARTICIPANT_EVENTS: ReadonlySet<string> = new Set(['participant:joined', 'participant:updated']);
+
+/** The payloads of a `participants` batch's changes of kind `event`, in order. */
+function participantsOf(batch: unknown, event: string): unknown[] {
+  const changes = (batch as { changes?: { event: string; participant: unknown }[] } | undefined)?.changes;
+  return Array.isArray(changes) ? changes.filter((c) => c.event === event).map((c) => c.participant) : [];
 }

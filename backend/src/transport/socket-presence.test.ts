@@ -139,4 +139,27 @@ forEachDatabase('presence and membership events', (ctx) => {
     o.socket.emit('presence:update', { roomId, activeFileId: fileId });
     assert.equal((await seen).userId, owner.id);
   });
+
+  it('a burst of joins reaches a member as fewer frames, every user online, before the next file event', async () => {
+    const roomId = await server.room(owner);
+    const users = await Promise.all(['b1', 'b2', 'b3', 'b4', 'b5', 'b6'].map((name) => server.user(name)));
+    for (const u of users) await server.invite(owner, roomId, u, 'editor');
+    const o = await raw(owner);
+    assertOk(await o.request('room:join', { roomId }));
+    const sockets = await Promise.all(users.map((u) => raw(u)));
+    await Promise.all(sockets.map((r) => r.request('room:join', { roomId }).then((reply) => assertOk(reply))));
+    // Straight after the burst, while coalesced events may still wait for their window's end.
+    assertOk(await o.request('file:create', { roomId, path: 'after-burst.txt', language: 'plaintext', content: '' }));
+    await waitUntil(() => o.received.some(([e]) => e === 'file:created'), 5000, 'file:created');
+    const until = o.received.findIndex(([e]) => e === 'file:created');
+    const before = o.received.slice(0, until);
+    const updates = before.flatMap(([e, p]) => (e === 'participant:updated' ? [p] : e === 'participants' ? (p.changes as { participant: unknown }[]).map((c) => c.participant) : []));
+    // Every joiner came online, and was announced before the file event that followed.
+    // (The owner may hear of its own coming online too: a coalesced event goes to the whole room.)
+    const cameOnline = updates.filter((p: { online: boolean; userId: string }) => p.online && p.userId !== owner.id).map((p: { userId: string }) => p.userId);
+    assert.deepEqual(new Set(cameOnline), new Set(users.map((u) => u.id)));
+    const frames = before.filter(([e]) => e === 'participant:updated' || e === 'participants').length;
+    assert.ok(frames < users.length, `${frames} frames for ${users.length} joins: nothing was coalesced`);
+    assert.ok(before.some(([e, p]) => e === 'participants' && p.roomId === roomId && p.changes.length >= 2));
+  });
 });

@@ -125,7 +125,9 @@ forEachDatabase('roles and access through sockets', (ctx) => {
     assert.equal(doc.text, '');
 
     const changed = nextEvent(v.socket, 'role:changed');
-    const updated = nextEvent(o.socket, 'participant:updated', 5000, (p: { userId: string; role: string }) => p.userId === viewer.id);
+    // Earlier updates of the viewer (coming online, opening the file) may still be on their way in
+    // a coalesced frame (PROTOCOL.md §11.7): wait for the one that announces the promotion.
+    const updated = nextEvent(o.socket, 'participant:updated', 5000, (p: { userId: string; role: string }) => p.userId === viewer.id && p.role === 'editor');
     assertOk(await o.request('participant:setRole', { roomId, userId: viewer.id, role: 'editor' }));
     assert.deepEqual(await changed, { roomId, role: 'editor' });
     assert.equal((await updated).role, 'editor');

@@ -39,6 +39,7 @@ import type { FileSessions } from '../domain/file-sessions';
 import { TokenBucket } from '../domain/rate-limit';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { RoomNotices } from './room-notices';
 import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
 
 /** Data Socket.IO keeps on each socket (visible across nodes through `fetchSockets`). */
@@ -127,6 +128,12 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
   const crossNode = deps.adapter !== undefined;
+  // Participant events of a room, coalesced under bursts (a join storm); every other event of the
+  // room calls `notices.beforeOther` first, so that the room sees its events in order.
+  const notices = new RoomNotices({
+    one: (roomId, event, payload, except) => (except ? io.to(`room:${roomId}`).except(except) : io.to(`room:${roomId}`)).emit(event, payload),
+    many: (roomId, changes) => io.to(`room:${roomId}`).emit('participants', { roomId, changes }),
+  });
   // A group commit's batch of one file goes out as one `ops` frame to every reader, submitters
   // included, before the submitters' acks, led by the `relayed` ops of other nodes that the commit
   // read (PROTOCOL.md §7.2 step 11); the fault hook sees only this node's own commits.
@@ -346,7 +353,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     const me = withPresence(you, online);
     // A brand-new participant was announced by the domain (participant:joined); an existing one
     // coming online is a presence change.
-    if (cameOnline) socket.to(`room:${roomId}`).emit('participant:updated', { ...me, roomId });
+    if (cameOnline) notices.participant(roomId, 'participant:updated', { ...me, roomId }, socket.id);
     updateRoomGauge();
     return { ok: true, room, you: me, participants, files: list.value, limits };
   }
@@ -367,7 +374,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     // Other sockets of the same user (other windows, other nodes) may still be in the room.
     const still = await socketsIn(`member:${roomId}:${conn.user.userId}`);
     if (!removed && still.every((s) => s.id === conn.socket.id)) {
-      io.to(`room:${roomId}`).emit('participant:updated', { ...joined.participant, online: false, activeFileId: null, roomId });
+      notices.participant(roomId, 'participant:updated', { ...joined.participant, online: false, activeFileId: null, roomId });
     }
     updateRoomGauge();
   }
@@ -508,7 +515,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     }
     conn.socket.data.activeFiles[roomId] = activeFileId;
     joined.participant = { ...joined.participant, activeFileId, online: true };
-    io.to(`room:${roomId}`).emit('participant:updated', { ...joined.participant, roomId });
+    notices.participant(roomId, 'participant:updated', { ...joined.participant, roomId });
     return undefined;
   }
 
@@ -572,7 +579,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       const any = mine[0]?.rooms.get(roomId)?.participant;
       if (!any) return;
       void onlinePresence(roomId)
-        .then((online) => io.to(`room:${roomId}`).emit('participant:updated', { ...withPresence({ ...any, role }, online), roomId }))
+        .then((online) => notices.participant(roomId, 'participant:updated', { ...withPresence({ ...any, role }, online), roomId }))
         .catch((err: unknown) => logger.warn({ err }, 'participant update failed'));
     },
     participantRemoved({ roomId, userId }: { roomId: string; userId: string }): void {
@@ -608,7 +615,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       everyNode('roleChanged', { roomId, userId, role });
     }),
     events.on('participantAdded', ({ roomId, participant }) => {
-      io.to(`room:${roomId}`).emit('participant:joined', { ...participant, roomId });
+      notices.participant(roomId, 'participant:joined', { ...participant, roomId });
     }),
     events.on('participantRemoved', ({ roomId, userId }) => {
       io.to(`member:${roomId}:${userId}`).emit('room:removed', { roomId, reason: 'removed' });
@@ -616,19 +623,24 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       // Channel membership is per node too: make every node drop the removed user's sockets from
       // the room's channels even before (or without) its relay being handled.
       io.in(`member:${roomId}:${userId}`).socketsLeave([`room:${roomId}`]);
+      notices.beforeOther(roomId);
       io.to(`room:${roomId}`).emit('participant:left', { roomId, userId });
     }),
     events.on('roomDeleted', ({ roomId }) => {
+      notices.beforeOther(roomId);
       io.to(`room:${roomId}`).emit('room:removed', { roomId, reason: 'deleted' });
       everyNode('roomDeleted', { roomId });
     }),
     events.on('fileCreated', ({ roomId, file }) => {
+      notices.beforeOther(roomId);
       io.to(`room:${roomId}`).emit('file:created', { ...file, roomId });
     }),
     events.on('fileRenamed', ({ roomId, file }) => {
+      notices.beforeOther(roomId);
       io.to(`room:${roomId}`).emit('file:renamed', { ...file, roomId });
     }),
     events.on('fileDeleted', ({ roomId, fileId }) => {
+      notices.beforeOther(roomId);
       io.to(`room:${roomId}`).emit('file:deleted', { roomId, fileId });
       everyNode('fileDeleted', { roomId, fileId });
       io.in(`file:${fileId}`).socketsLeave(`file:${fileId}`);
@@ -646,6 +658,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     async close() {
       closing = true;
       for (const off of unsubscribe) off();
+      notices.close();
       // In-flight submissions finish and are acknowledged while the sockets are still open.
       await sessions.close();
       io.disconnectSockets(true);
