@@ -123,6 +123,31 @@ forEachDatabase('presence and membership events', (ctx) => {
     assert.equal(o.events('cursor').at(-1).selections[0].head, 9);
   });
 
+  it('closing a file clears the cursor of a connection that sent one, and sends nothing for one that never did', async () => {
+    const roomId = await server.room(owner);
+    const fileId = await server.file(owner, roomId, 'clear.txt', 'abcdefghij');
+    const ed = await server.user('ed');
+    await server.invite(owner, roomId, ed, 'editor');
+    const o = await raw(owner);
+    const e = await raw(ed);
+    const eClient = clientId();
+    for (const [s, cid] of [[o, clientId()], [e, eClient]] as const) {
+      assertOk(await s.request('room:join', { roomId }));
+      assertOk(await s.request('file:open', { roomId, fileId, clientId: cid }));
+    }
+    // No cursor sent: closing announces nothing (the reader has nothing to clear).
+    assertOk(await e.request('file:close', { roomId, fileId }));
+    await sleep(200);
+    assert.deepEqual(o.events('cursor:clear'), []);
+    // Re-opened, a cursor sent: closing clears it.
+    assertOk(await e.request('file:open', { roomId, fileId, clientId: eClient }));
+    e.socket.emit('cursor:update', { roomId, fileId, version: 0, selections: [{ anchor: 3, head: 3 }] });
+    await waitUntil(() => (o.events('cursor').length === 1 ? true : undefined), 5000, 'the cursor');
+    const cleared = nextEvent(o.socket, 'cursor:clear');
+    assertOk(await e.request('file:close', { roomId, fileId }));
+    assert.deepEqual(await cleared, { fileId, userId: ed.id, clientId: eClient });
+  });
+
   it('presence:update with a file of no room is refused with FILE_NOT_FOUND; a real one is announced', async () => {
     const roomId = await server.room(owner);
     const fileId = await server.file(owner, roomId, 'p.txt', 'x');

@@ -98,7 +98,8 @@ class Connection {
   /** Joined rooms: the internal id, the role as last known, and this user's participant record. */
   readonly rooms = new Map<string, { roomUuid: string; role: Role; participant: Participant }>();
   /** Open files: the room they belong to and the clientId this socket submits under. */
-  readonly files = new Map<string, { roomId: string; clientId: string }>();
+  /** Open files; `cursorSent` once a cursor of this connection was relayed to the file's readers. */
+  readonly files = new Map<string, { roomId: string; clientId: string; cursorSent: boolean }>();
   /** Rooms this socket asked to join (pending requests end when the user's last socket goes). */
   readonly requestedRooms = new Set<string>();
 
@@ -413,7 +414,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     }
     // Re-opening an open file: the new open (which holds the session) replaces the old one.
     if (conn.files.has(fileId)) closeFile(conn, fileId, false);
-    conn.files.set(fileId, { roomId, clientId });
+    conn.files.set(fileId, { roomId, clientId, cursorSent: false });
     metrics.openFiles.set(sessions.size);
     const r = opened.value;
     if (r.mode === 'snapshot') return { ok: true, mode: 'snapshot', version: r.version, text: r.text, lastCommitted: r.lastCommitted };
@@ -427,8 +428,9 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     sessions.release(fileId);
     if (leaveChannel) void conn.socket.leave(`file:${fileId}`);
     // The clientId the connection's cursors carried (its file:open clientId), so that receivers
-    // can match the clear to the cursor they show.
-    conn.socket.to(`file:${fileId}`).emit('cursor:clear', { fileId, userId: conn.user.userId, clientId: open.clientId });
+    // can match the clear to the cursor they show. A connection that never sent a cursor has none
+    // to clear: without this, N readers of a file leaving together would cost N² frames.
+    if (open.cursorSent) conn.socket.to(`file:${fileId}`).emit('cursor:clear', { fileId, userId: conn.user.userId, clientId: open.clientId });
     metrics.openFiles.set(sessions.size);
   }
 
@@ -505,6 +507,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     // Not volatile: the rate limiter bounds the volume, and a dropped update would leave the
     // receiver showing a stale position (the latest one is the one that matters).
     conn.socket.to(`file:${fileId}`).emit('cursor', cursor);
+    const state = conn.files.get(fileId);
+    if (state) state.cursorSent = true;
   }
 
   async function updatePresence(conn: Connection, roomId: string, activeFileId: string | null): Promise<Reply | undefined> {
