@@ -232,7 +232,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     metrics,
     logger,
     limits,
-    ...(fanout ? { adapter: fanout.adapter } : {}),
+    ...(fanout ? { adapter: fanout.adapter, relay: fanout } : {}),
     isUnavailable: isStorageUnavailable,
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.clock ? { clock: options.clock } : {}),

@@ -6,6 +6,7 @@
  * reason when either is unreachable, a failure under CI=true.
  */
 import { strict as assert } from 'node:assert';
+import { Redis } from 'ioredis';
 import { Random, seedFromEnv } from '@collab/protocol/dist/test-support/random';
 import { CollabClient, type FileDoc } from '@collab/client';
 import { Cluster } from '../test-support/cluster';
@@ -133,6 +134,41 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
     // The submitter on node 1 got the same frame before its reply, its own op identified by clientId.
     assert.deepEqual(b.events('op').map((op: { version: number }) => op.version).slice(0, 2), [1, 2]);
     for (const s of [a, b, reader]) s.close();
+  });
+
+  it('ops committed together on one node reach the other node’s readers as broadcasts, in one Redis message per group commit', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, users } = await roomWithEditors(1);
+    const [owner, ed] = users as [TestUser, TestUser];
+    const fileIds = [await cluster.node(0).file(owner, roomId, 'g1.txt', 'a'), await cluster.node(0).file(owner, roomId, 'g2.txt', 'b'), await cluster.node(0).file(owner, roomId, 'g3.txt', 'c')];
+    // Watch the ops channel as a third party would.
+    const watcher = new Redis(services().redisUrl);
+    const messages: Buffer[] = [];
+    watcher.on('messageBuffer', (_channel: Buffer, message: Buffer) => void messages.push(message));
+    await watcher.subscribe(`${cluster.prefix}-ops`);
+    try {
+      const writer = await rawSocket(cluster.node(0).url, owner.token);
+      const reader = await rawSocket(cluster.node(1).url, ed.token);
+      for (const [r, cid] of [[writer, 'writer-client-000000001'], [reader, 'reader-client-000000001']] as const) {
+        assertOk(await r.request('room:join', { roomId }));
+        for (const fileId of fileIds) assertOk(await r.request('file:open', { roomId, fileId, clientId: cid }));
+      }
+      // One op per file, sent together: the node commits them in one group and answers them in one turn.
+      const acks = fileIds.map((fileId) => writer.request('op:submit', { roomId, fileId, clientId: 'writer-client-000000001', seq: 1, baseVersion: 0, op: ['x', 1] }));
+      for (const ack of await Promise.all(acks)) assert.deepEqual(ack, { ok: true, version: 1, duplicate: false });
+      // The reader on node 1 gets each op as a broadcast (a raw socket never fetches).
+      await waitUntil(() => (reader.events('op').length === 3 ? true : undefined), 5000, 'the three ops on node 1');
+      assert.deepEqual(reader.events('op').map((o: { fileId: string; version: number }) => [o.fileId, o.version]).sort(), fileIds.map((f) => [f, 1]).sort());
+      assert.deepEqual(writer.events('op'), [], 'the submitter gets its ack, not its own op');
+      await sleep(100);
+      console.log(`      ${messages.length} Redis message(s) for 3 ops sent together`);
+      assert.ok(messages.length >= 1 && messages.length < 3, `${messages.length} Redis messages for 3 ops committed together`);
+      writer.close();
+      reader.close();
+    } finally {
+      watcher.disconnect();
+    }
   });
 
   it('cursors and presence cross nodes through Redis only: a cursor from node 0 reaches node 1, the database is not written, presence lists users of both nodes', async function () {

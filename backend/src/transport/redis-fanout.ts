@@ -11,8 +11,10 @@
  * an unhandled rejection) and that subscriptions come back by themselves when Redis does
  * (ioredis reconnects with back-off and re-subscribes).
  */
+import { randomBytes } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
+import * as msgpack from 'notepack.io';
 import type { Logger } from '../observability/logger';
 
 /** Test-only faults for the publishing side. */
@@ -29,14 +31,32 @@ export interface FanoutHooks {
   onSubscriberReady?(): void;
 }
 
+/** One broadcast of committed ops relayed to the other nodes: an `op` or `ops` event for a file's channel. */
+export interface RelayedBroadcast {
+  readonly room: string;
+  readonly event: string;
+  readonly payload: unknown;
+}
+
 /** A running fan-out: the adapter factory for `io.adapter(...)` and the Redis connections. */
 export interface RedisFanout {
   readonly adapter: ReturnType<typeof createAdapter>;
+  /**
+   * Publishes this node's op broadcasts of one turn of the event loop as ONE message on the ops
+   * channel (the adapter would publish one per broadcast, and every node would receive each).
+   * Fire-and-forget like the adapter: a failure is counted (`onPublishError`) and dropped.
+   */
+  publishBroadcasts(broadcasts: readonly RelayedBroadcast[]): void;
+  /** Calls `listener` with every batch other nodes publish on the ops channel (never this node's own). */
+  onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
   /** True while both connections are up (for `/readyz`). */
   ready(): boolean;
   /** Closes both connections. */
   close(): Promise<void>;
 }
+
+/** Length of the random node id that leads every message on the ops channel. */
+const NODE_ID_BYTES = 16;
 
 /** How long a cross-node request (`fetchSockets`, ...) waits for the other nodes. */
 const REQUESTS_TIMEOUT_MS = 2000;
@@ -94,9 +114,38 @@ export function createRedisFanout(
     return new Promise<number>((resolve) => setTimeout(() => void send().then(resolve), Math.random() * delay));
   };
 
-  const adapter = createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT_MS, key: options.prefix ?? 'collab' });
+  const key = options.prefix ?? 'collab';
+  const adapter = createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT_MS, key });
+
+  // The ops channel: each message is this node's id (NODE_ID_BYTES bytes) then the MessagePack of
+  // its broadcasts, so that a node skips its own messages (Redis sends them back) without decoding.
+  const opsChannel = `${key}-ops`;
+  const nodeId = randomBytes(NODE_ID_BYTES);
+  const listeners: ((broadcasts: RelayedBroadcast[]) => void)[] = [];
+  void sub.subscribe(opsChannel).catch(() => undefined); // queued until connected; re-subscribed by ioredis
+  sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+    if (listeners.length === 0 || channel.toString() !== opsChannel) return;
+    if (message.length <= NODE_ID_BYTES || message.subarray(0, NODE_ID_BYTES).equals(nodeId)) return;
+    let broadcasts: unknown;
+    try {
+      broadcasts = msgpack.decode(message.subarray(NODE_ID_BYTES));
+    } catch (err) {
+      logger.warn({ err: String(err) }, 'undecodable message on the ops channel; dropped');
+      return;
+    }
+    if (!Array.isArray(broadcasts)) return;
+    for (const listener of listeners) listener(broadcasts as RelayedBroadcast[]);
+  });
+
   return {
     adapter,
+    publishBroadcasts(broadcasts) {
+      if (broadcasts.length === 0) return;
+      void pub.publish(opsChannel, Buffer.concat([nodeId, msgpack.encode(broadcasts) as Buffer]));
+    },
+    onBroadcasts(listener) {
+      listeners.push(listener);
+    },
     ready: () => pub.status === 'ready' && sub.status === 'ready',
     async close() {
       // QUIT only over a live connection: while Redis is down it would wait for a reconnection.

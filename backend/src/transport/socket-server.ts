@@ -39,6 +39,7 @@ import type { FileSessions } from '../domain/file-sessions';
 import { TokenBucket } from '../domain/rate-limit';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { OpBroadcasts, type BroadcastRelay } from './op-broadcasts';
 import { RoomNotices } from './room-notices';
 import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
 
@@ -81,6 +82,8 @@ export interface SocketServerDeps {
   readonly clock?: () => number;
   /** The cross-node adapter (Redis); with one, domain events are relayed to the other nodes. */
   readonly adapter?: ServerOptions['adapter'];
+  /** The cross-node channel for committed ops (the Redis fan-out), with `adapter`. */
+  readonly relay?: BroadcastRelay;
   /** True for errors that mean "storage unreachable, retry" (answered UNAVAILABLE, not INTERNAL). */
   readonly isUnavailable?: (err: unknown) => boolean;
   readonly faults?: TransportFaults;
@@ -129,6 +132,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
   const crossNode = deps.adapter !== undefined;
+  // Committed ops: this node's readers at once, the other nodes one message per turn.
+  const broadcasts = new OpBroadcasts(io as unknown as Server, deps.relay);
   // Participant events of a room, coalesced under bursts (a join storm); every other event of the
   // room calls `notices.beforeOther` first, so that the room sees its events in order.
   const notices = new RoomNotices({
@@ -141,7 +146,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   sessions.publishBatchesWith((fileId, ops, relayed) => {
     const wires = ops.map((op) => toWire(fileId, op));
     for (const wire of wires.slice(relayed)) deps.faults?.afterCommit?.(wire);
-    io.to(`file:${fileId}`).emit('ops', { fileId, ops: wires });
+    broadcasts.ops({ fileId, ops: wires });
   });
   const connections = new Map<string, Connection>();
   const byUser = new Map<string, Set<Connection>>();
@@ -471,7 +476,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
           // Fan out to the file's other readers; the ack (the reply) follows on this socket.
           const wire = toWire(fileId, outcome.op);
           deps.faults?.afterCommit?.(wire);
-          conn.socket.to(`file:${fileId}`).emit('op', wire);
+          broadcasts.op(fileId, wire, conn.socket.id);
         }
         metrics.opSeconds.observe((performance.now() - received) / 1000);
         return reply;

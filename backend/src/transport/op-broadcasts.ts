@@ -1,0 +1,70 @@
+/**
+ * Broadcasts of committed ops (`op`, `ops`) across nodes. Through the Socket.IO Redis adapter each
+ * broadcast is one Redis message, which every node receives and decodes (the publisher included:
+ * Redis sends it back): per op, a publish and a delivery per node. Here a node delivers to its own
+ * sockets at once, as before, and sends the other nodes everything it broadcast in one turn of the
+ * event loop as ONE message (a group commit's submissions are answered in one turn, so one message
+ * per group commit), which they deliver to their sockets in order.
+ *
+ * Nothing correct depends on it (as with the adapter): a lost message leaves gaps the clients fetch
+ * (PROTOCOL.md §7.4), and the order of a file's ops is kept by their versions, not by delivery.
+ */
+import type { OpsBatch, WireOp } from '@collab/protocol';
+import type { Server } from 'socket.io';
+import type { RelayedBroadcast } from './redis-fanout';
+
+/** The cross-node channel (the Redis fan-out), absent on a node that runs alone. */
+export interface BroadcastRelay {
+  publishBroadcasts(broadcasts: readonly RelayedBroadcast[]): void;
+  onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
+}
+
+/** Sends committed ops to a file's channel on this node now and on the other nodes once per turn. */
+export class OpBroadcasts {
+  private pending: RelayedBroadcast[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly io: Server,
+    private readonly relay: BroadcastRelay | undefined,
+  ) {
+    relay?.onBroadcasts((broadcasts) => {
+      for (const b of broadcasts) {
+        // Only what this module publishes: op broadcasts to a file's channel.
+        if (!b || typeof b.room !== 'string' || !b.room.startsWith('file:') || (b.event !== 'op' && b.event !== 'ops')) continue;
+        (this.io.local.to(b.room) as unknown as { emit(ev: string, p: unknown): void }).emit(b.event, b.payload);
+      }
+    });
+  }
+
+  /** One committed op to the file's readers, but the connection `except` (its submitter). */
+  op(fileId: string, wire: WireOp, except: string): void {
+    const room = `file:${fileId}`;
+    this.io.local.to(room).except(except).emit('op', wire);
+    this.enqueue({ room, event: 'op', payload: wire });
+  }
+
+  /** A batch of a file's committed ops to all its readers, submitters included (PROTOCOL.md §7.2). */
+  ops(batch: OpsBatch): void {
+    const room = `file:${batch.fileId}`;
+    this.io.local.to(room).emit('ops', batch);
+    this.enqueue({ room, event: 'ops', payload: batch });
+  }
+
+  /** Publishes what waits now (for tests and shutdown; otherwise at the end of the turn). */
+  flush(): void {
+    this.scheduled = false;
+    const broadcasts = this.pending;
+    this.pending = [];
+    if (broadcasts.length > 0) this.relay?.publishBroadcasts(broadcasts);
+  }
+
+  private enqueue(b: RelayedBroadcast): void {
+    if (!this.relay) return;
+    this.pending.push(b);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the immediates already queued: the other submissions of the same group commit.
+    setImmediate(() => this.flush());
+  }
+}
