@@ -9,11 +9,14 @@
  */
 import {
   apply,
+  compose,
   createSyncState,
+  invert,
   isSynchronized,
   localText,
   replaceOp,
   step,
+  transformSelection,
   type SyncEffect,
   type SyncEvent,
   type SyncState,
@@ -37,7 +40,7 @@ export class BenchDoc implements SyncCore {
   private lastFetch: { from: number; to: number } | undefined;
 
   constructor(
-    connection: CollabConnection,
+    private readonly connection: CollabConnection,
     readonly roomId: string,
     readonly fileId: string,
     readonly clientId: string,
@@ -57,6 +60,19 @@ export class BenchDoc implements SyncCore {
     this.typedAt.push(performance.now());
     if (this.tracker.inWindow) this.tracker.counts.add('typed');
     this.sync.feed({ type: 'local', op });
+  }
+
+  /**
+   * Sends the caret at `offset` of the local text as a `cursor:update`, as an editor does when its
+   * selection moves: in the server text's offsets at `version` (PROTOCOL.md §10), so mapped back
+   * through the pending local edits.
+   */
+  sendCursor(offset: number): void {
+    const s = this.state;
+    const pending = s.inflight && s.buffer ? compose(s.inflight.op, s.buffer) : (s.inflight?.op ?? s.buffer);
+    let selection = { anchor: offset, head: offset };
+    if (pending) selection = transformSelection(selection, invert(pending, s.serverText));
+    this.connection.notify('cursor:update', { roomId: this.roomId, fileId: this.fileId, version: s.version, selections: [selection] });
   }
 
   /** True when nothing local awaits the server. */

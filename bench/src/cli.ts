@@ -26,6 +26,7 @@ scenarios:
   join-storm   N clients join one room within a few s     --clients 500 --spread 3
   --threads N  (typing, two-nodes, hot-file) run the clients in N worker threads, client i in thread
                i mod N (default 1: all in the main thread, as before)
+  --cursors    (typing, two-nodes) each keystroke also sends the caret (cursor:update), as an editor does
   profile <file.cpuprofile>   summarise a CPU profile (self/inclusive time by function and package)
 
 servers (default: spawn one node on a fresh embedded PGlite database):
@@ -52,7 +53,7 @@ other: --seed N (or SEED=N), --users U, --files-per-room K, --doc-size N, --max-
        --no-open (idle), --concurrency N (idle), --spread S (join-storm)`;
 
 async function main(argv: string[]): Promise<number> {
-  const args = new Args(argv, ['no-open', 'help', 'via-balancer', 'no-fsync-watch']);
+  const args = new Args(argv, ['no-open', 'help', 'via-balancer', 'no-fsync-watch', 'cursors']);
   const scenario = args.positional[0];
   if (!scenario || args.flag('help')) {
     console.log(USAGE);
@@ -150,6 +151,7 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
         docSize: args.num('doc-size', 2000),
         seed,
         threads: threadsOption(args),
+        cursors: args.flag('cursors'),
       };
       return async (env) => [await runTyping(env, o, log)];
     }

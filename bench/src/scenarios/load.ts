@@ -8,7 +8,7 @@ import { Rng } from '../rng';
 
 /** What drives the clients, as plain data (it is sent to worker threads). */
 export type LoadSpec =
-  | { readonly kind: 'typing'; readonly rate: number; readonly seed: number }
+  | { readonly kind: 'typing'; readonly rate: number; readonly seed: number; readonly cursors?: boolean }
   | { readonly kind: 'hot-file'; readonly docSize: number; readonly maxRatePerClient: number; readonly seed: number };
 
 /** A running load. */
@@ -25,13 +25,17 @@ export interface Load {
 
 /** Starts `spec` on `docs` (indexed by client index; holes are clients living elsewhere). */
 export function startLoad(docs: readonly BenchDoc[], spec: LoadSpec): Load {
-  return spec.kind === 'typing' ? startTyping(docs, spec.rate, new Rng(spec.seed)) : startHotFile(docs, spec.docSize, spec.maxRatePerClient, new Rng(spec.seed));
+  return spec.kind === 'typing' ? startTyping(docs, spec.rate, new Rng(spec.seed), spec.cursors === true) : startHotFile(docs, spec.docSize, spec.maxRatePerClient, new Rng(spec.seed));
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
-/** The typists: one timer chain per client at a fixed rate; a tick that comes too late is skipped and counted. */
-export function startTyping(docs: readonly BenchDoc[], rate: number, rng: Rng): Load {
+/**
+ * The typists: one timer chain per client at a fixed rate; a tick that comes too late is skipped and
+ * counted. With `cursors`, each keystroke also sends the caret after it (`cursor:update`), as an
+ * editor's selection change does.
+ */
+export function startTyping(docs: readonly BenchDoc[], rate: number, rng: Rng, cursors = false): Load {
   const interval = 1000 / rate;
   let stopped = false;
   let missed = 0;
@@ -41,7 +45,9 @@ export function startTyping(docs: readonly BenchDoc[], rate: number, rng: Rng): 
     let next = performance.now() + r.next() * interval;
     const tick = (): void => {
       if (stopped) return;
-      doc.type(r.int(doc.text.length + 1), LETTERS[r.int(26)] as string);
+      const at = r.int(doc.text.length + 1);
+      doc.type(at, LETTERS[r.int(26)] as string);
+      if (cursors) doc.sendCursor(at + 1);
       next += interval;
       const now = performance.now();
       if (now - next > interval) {

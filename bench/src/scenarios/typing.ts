@@ -26,6 +26,8 @@ export interface TypingOptions {
   readonly name: string;
   /** Threads the clients run in (1: this thread, the original path). @default 1 */
   readonly threads?: number;
+  /** Each keystroke also sends the caret (`cursor:update`), as an editor does. @default false */
+  readonly cursors?: boolean;
 }
 
 /** Runs the scenario; resolves with the result (converged or not). */
@@ -34,7 +36,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
   log(`${o.name}: ${o.clients} clients × ${o.rate}/s over ${o.files} files (${o.filesPerRoom} per room, ${Math.min(o.users, o.clients)} users), ${o.warmupS} s warm-up + ${o.durationS} s, seed ${o.seed}${threads > 1 ? `, clients in ${threads} threads` : ''}`);
   const fleet = await buildFleet(
     { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag() },
-    { kind: 'typing', rate: o.rate, seed: o.seed },
+    { kind: 'typing', rate: o.rate, seed: o.seed, ...(o.cursors ? { cursors: true } : {}) },
     threads,
     log,
   );
@@ -62,7 +64,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
     const e2e = tracker.endToEnd.summary();
     const result: Record<string, unknown> = {
       scenario: o.name,
-      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, threads, ...env.dbParams },
+      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, threads, cursors: o.cursors === true, ...env.dbParams },
       throughput: {
         offeredKeystrokesPerSec: o.clients * o.rate,
         typedPerSec: perSec(c('typed')),
@@ -83,7 +85,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
       ...loops.fields,
     };
     const rows: Rows = [
-      ['clients × rate', `${o.clients} × ${o.rate}/s over ${o.files} files, ${env.urls.length} node(s), ${env.servers.database}${threads > 1 ? `, ${threads} client threads` : ''}`],
+      ['clients × rate', `${o.clients} × ${o.rate}/s over ${o.files} files${o.cursors ? ', a cursor update with every keystroke' : ''}, ${env.urls.length} node(s), ${env.servers.database}${threads > 1 ? `, ${threads} client threads` : ''}`],
       ['offered', `${o.clients * o.rate} keystrokes/s (bench missed ${missed})`],
       ['acknowledged', `${perSec(c('acked'))} submits/s, ${perSec(c('keystrokesAcked'))} keystrokes/s`],
       ...(conv.converged
