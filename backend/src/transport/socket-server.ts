@@ -39,7 +39,7 @@ import type { FileSessions } from '../domain/file-sessions';
 import { TokenBucket } from '../domain/rate-limit';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { OpBroadcasts, type BroadcastRelay } from './op-broadcasts';
+import { FileBroadcasts, type BroadcastRelay } from './file-broadcasts';
 import { RoomNotices } from './room-notices';
 import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
 
@@ -132,8 +132,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
   const crossNode = deps.adapter !== undefined;
-  // Committed ops: this node's readers at once, the other nodes one message per turn.
-  const broadcasts = new OpBroadcasts(io as unknown as Server, deps.relay);
+  // Committed ops and cursors: this node's readers at once, the other nodes one message per turn.
+  const broadcasts = new FileBroadcasts(io as unknown as Server, deps.relay);
   // Participant events of a room, coalesced under bursts (a join storm); every other event of the
   // room calls `notices.beforeOther` first, so that the room sees its events in order.
   const notices = new RoomNotices({
@@ -511,7 +511,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     };
     // Not volatile: the rate limiter bounds the volume, and a dropped update would leave the
     // receiver showing a stale position (the latest one is the one that matters).
-    conn.socket.to(`file:${fileId}`).emit('cursor', cursor);
+    broadcasts.cursor(cursor, conn.socket.id);
     const state = conn.files.get(fileId);
     if (state) state.cursorSent = true;
   }

@@ -1,15 +1,17 @@
 /**
- * Broadcasts of committed ops (`op`, `ops`) across nodes. Through the Socket.IO Redis adapter each
- * broadcast is one Redis message, which every node receives and decodes (the publisher included:
- * Redis sends it back): per op, a publish and a delivery per node. Here a node delivers to its own
- * sockets at once, as before, and sends the other nodes everything it broadcast in one turn of the
- * event loop as ONE message (a group commit's submissions are answered in one turn, so one message
- * per group commit), which they deliver to their sockets in order.
+ * Broadcasts to a file's readers across nodes: committed ops (`op`, `ops`) and cursors (`cursor`).
+ * Through the Socket.IO Redis adapter each broadcast is one Redis message, which every node
+ * receives and decodes (the publisher included: Redis sends it back): per op or cursor, a publish
+ * and a delivery per node. Here a node delivers to its own sockets at once, as before, and sends
+ * the other nodes everything it broadcast in one turn of the event loop as ONE message (a group
+ * commit's submissions are answered in one turn, so one message per group commit), which they
+ * deliver to their sockets in order.
  *
  * Nothing correct depends on it (as with the adapter): a lost message leaves gaps the clients fetch
- * (PROTOCOL.md §7.4), and the order of a file's ops is kept by their versions, not by delivery.
+ * (PROTOCOL.md §7.4), the order of a file's ops is kept by their versions, and a lost cursor is
+ * corrected by the next one (§10).
  */
-import type { OpsBatch, WireOp } from '@collab/protocol';
+import type { OpsBatch, RemoteCursor, WireOp } from '@collab/protocol';
 import type { Server } from 'socket.io';
 import type { RelayedBroadcast } from './redis-fanout';
 
@@ -19,8 +21,11 @@ export interface BroadcastRelay {
   onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
 }
 
-/** Sends committed ops to a file's channel on this node now and on the other nodes once per turn. */
-export class OpBroadcasts {
+/** The events sent to a file's channel through `FileBroadcasts`. */
+const FILE_EVENTS: ReadonlySet<string> = new Set(['op', 'ops', 'cursor']);
+
+/** Sends to a file's channel on this node now and on the other nodes once per turn. */
+export class FileBroadcasts {
   private pending: RelayedBroadcast[] = [];
   private scheduled = false;
 
@@ -30,8 +35,8 @@ export class OpBroadcasts {
   ) {
     relay?.onBroadcasts((broadcasts) => {
       for (const b of broadcasts) {
-        // Only what this module publishes: op broadcasts to a file's channel.
-        if (!b || typeof b.room !== 'string' || !b.room.startsWith('file:') || (b.event !== 'op' && b.event !== 'ops')) continue;
+        // Only what this module publishes: broadcasts to a file's channel.
+        if (!b || typeof b.room !== 'string' || !b.room.startsWith('file:') || !FILE_EVENTS.has(b.event)) continue;
         (this.io.local.to(b.room) as unknown as { emit(ev: string, p: unknown): void }).emit(b.event, b.payload);
       }
     });
@@ -49,6 +54,13 @@ export class OpBroadcasts {
     const room = `file:${batch.fileId}`;
     this.io.local.to(room).emit('ops', batch);
     this.enqueue({ room, event: 'ops', payload: batch });
+  }
+
+  /** A cursor to the file's readers, but the connection `except` (its sender). */
+  cursor(cursor: RemoteCursor, except: string): void {
+    const room = `file:${cursor.fileId}`;
+    this.io.local.to(room).except(except).emit('cursor', cursor);
+    this.enqueue({ room, event: 'cursor', payload: cursor });
   }
 
   /** Publishes what waits now (for tests and shutdown; otherwise at the end of the turn). */
