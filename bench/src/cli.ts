@@ -70,9 +70,11 @@ async function main(argv: string[]): Promise<number> {
   const twoNodes = scenario === 'two-nodes';
   const profileDir = args.all('profile').at(-1);
   if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const urls = args.all('url');
+  const nodes = args.num('nodes', twoNodes ? 2 : 1);
   const envOptions: EnvOptions = {
-    urls: args.all('url'),
-    nodes: args.num('nodes', twoNodes ? 2 : 1),
+    urls,
+    nodes,
     db: args.str('db', twoNodes ? 'postgres' : 'pglite') as DbKind,
     pgAdminUrl: args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres'),
     redisUrl: args.str('redis-url', 'redis://127.0.0.1:6379'),
@@ -81,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     viaBalancer: args.flag('via-balancer'),
     fsyncWatch: !args.flag('no-fsync-watch'),
     // The idle scenario forces a full GC through the inspector before it reads memory.
-    inspect: scenario === 'idle' && args.all('url').length === 0 && args.num('nodes', 1) === 1,
+    inspect: scenario === 'idle' && urls.length === 0 && nodes === 1,
     ...(args.optNum('server-pid') !== undefined ? { serverPid: args.optNum('server-pid') as number } : {}),
   };
   if (envOptions.db !== 'pglite' && envOptions.db !== 'postgres') throw new Error('--db must be pglite or postgres');

@@ -22,7 +22,9 @@ export interface BroadcastRelay {
 }
 
 /** The events sent to a file's channel through `FileBroadcasts`. */
-const FILE_EVENTS: ReadonlySet<string> = new Set(['op', 'ops', 'cursor']);
+const FILE_EVENTS = ['op', 'ops', 'cursor'] as const;
+type FileEvent = (typeof FILE_EVENTS)[number];
+const IS_FILE_EVENT: ReadonlySet<string> = new Set(FILE_EVENTS);
 
 /** Sends to a file's channel on this node now and on the other nodes once per turn. */
 export class FileBroadcasts {
@@ -36,7 +38,7 @@ export class FileBroadcasts {
     relay?.onBroadcasts((broadcasts) => {
       for (const b of broadcasts) {
         // Only what this module publishes: broadcasts to a file's channel.
-        if (!b || typeof b.room !== 'string' || !b.room.startsWith('file:') || !FILE_EVENTS.has(b.event)) continue;
+        if (!b || typeof b.room !== 'string' || !b.room.startsWith('file:') || !IS_FILE_EVENT.has(b.event)) continue;
         (this.io.local.to(b.room) as unknown as { emit(ev: string, p: unknown): void }).emit(b.event, b.payload);
       }
     });
@@ -44,36 +46,34 @@ export class FileBroadcasts {
 
   /** One committed op to the file's readers, but the connection `except` (its submitter). */
   op(fileId: string, wire: WireOp, except: string): void {
-    const room = `file:${fileId}`;
-    this.io.local.to(room).except(except).emit('op', wire);
-    this.enqueue({ room, event: 'op', payload: wire });
+    this.send(fileId, 'op', wire, except);
   }
 
   /** A batch of a file's committed ops to all its readers, submitters included (PROTOCOL.md §7.2). */
   ops(batch: OpsBatch): void {
-    const room = `file:${batch.fileId}`;
-    this.io.local.to(room).emit('ops', batch);
-    this.enqueue({ room, event: 'ops', payload: batch });
+    this.send(batch.fileId, 'ops', batch, undefined);
   }
 
   /** A cursor to the file's readers, but the connection `except` (its sender). */
   cursor(cursor: RemoteCursor, except: string): void {
-    const room = `file:${cursor.fileId}`;
-    this.io.local.to(room).except(except).emit('cursor', cursor);
-    this.enqueue({ room, event: 'cursor', payload: cursor });
+    this.send(cursor.fileId, 'cursor', cursor, except);
   }
 
-  /** Publishes what waits now (for tests and shutdown; otherwise at the end of the turn). */
-  flush(): void {
+  /** Publishes what waited for the end of the turn, as one message. */
+  private flush(): void {
     this.scheduled = false;
     const broadcasts = this.pending;
     this.pending = [];
     if (broadcasts.length > 0) this.relay?.publishBroadcasts(broadcasts);
   }
 
-  private enqueue(b: RelayedBroadcast): void {
+  /** To this node's sockets in the file's channel (but `except`, which lives here) now; to the other nodes' at the end of the turn. */
+  private send(fileId: string, event: FileEvent, payload: unknown, except: string | undefined): void {
+    const room = `file:${fileId}`;
+    const local = this.io.local.to(room);
+    (except ? local.except(except) : local).emit(event, payload);
     if (!this.relay) return;
-    this.pending.push(b);
+    this.pending.push({ room, event, payload });
     if (this.scheduled) return;
     this.scheduled = true;
     // After the immediates already queued: the other submissions of the same group commit.

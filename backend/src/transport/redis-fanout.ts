@@ -31,7 +31,7 @@ export interface FanoutHooks {
   onSubscriberReady?(): void;
 }
 
-/** One broadcast of committed ops relayed to the other nodes: an `op` or `ops` event for a file's channel. */
+/** One broadcast relayed to the other nodes on the ops channel: an `op`, `ops` or `cursor` event for a file's channel. */
 export interface RelayedBroadcast {
   readonly room: string;
   readonly event: string;
@@ -42,7 +42,7 @@ export interface RelayedBroadcast {
 export interface RedisFanout {
   readonly adapter: ReturnType<typeof createAdapter>;
   /**
-   * Publishes this node's op broadcasts of one turn of the event loop as ONE message on the ops
+   * Publishes this node's file broadcasts of one turn of the event loop as ONE message on the ops
    * channel (the adapter would publish one per broadcast, and every node would receive each).
    * Fire-and-forget like the adapter: a failure is counted (`onPublishError`) and dropped.
    */

@@ -57,7 +57,7 @@ export class RoomNotices {
     const w = this.windows.get(roomId);
     if (!w) {
       this.sink.one(roomId, event, payload, except);
-      this.open(roomId, []);
+      this.open(roomId);
       return;
     }
     w.pending.push({ event, participant: payload });
@@ -89,13 +89,13 @@ export class RoomNotices {
     } else {
       this.sink.many(roomId, pending);
     }
-    this.open(roomId, []);
+    this.open(roomId);
   }
 
   /** Opens a window: at its end, what waited is sent (and another window opens), or the room is quiet again. */
-  private open(roomId: string, pending: ParticipantChange[]): void {
+  private open(roomId: string): void {
     const timer = setTimeout(() => this.flush(roomId), this.options.windowMs);
     timer.unref();
-    this.windows.set(roomId, { pending, timer });
+    this.windows.set(roomId, { pending: [], timer });
   }
 }

@@ -43,6 +43,13 @@ import { FileBroadcasts, type BroadcastRelay } from './file-broadcasts';
 import { RoomNotices } from './room-notices';
 import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
 
+/** A file a connection has open (see `Connection.files`). */
+interface OpenFile {
+  readonly roomId: string;
+  readonly clientId: string;
+  cursorSent: boolean;
+}
+
 /** Data Socket.IO keeps on each socket (visible across nodes through `fetchSockets`). */
 export interface SocketData {
   user: AuthUser;
@@ -100,9 +107,11 @@ export interface SocketServer {
 class Connection {
   /** Joined rooms: the internal id, the role as last known, and this user's participant record. */
   readonly rooms = new Map<string, { roomUuid: string; role: Role; participant: Participant }>();
-  /** Open files: the room they belong to and the clientId this socket submits under. */
-  /** Open files; `cursorSent` once a cursor of this connection was relayed to the file's readers. */
-  readonly files = new Map<string, { roomId: string; clientId: string; cursorSent: boolean }>();
+  /**
+   * Open files: the room they belong to, the clientId this socket submits under, and `cursorSent`
+   * once a cursor of this connection was relayed to the file's readers.
+   */
+  readonly files = new Map<string, OpenFile>();
   /** Rooms this socket asked to join (pending requests end when the user's last socket goes). */
   readonly requestedRooms = new Set<string>();
 
@@ -135,11 +144,20 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   // Committed ops and cursors: this node's readers at once, the other nodes one message per turn.
   const broadcasts = new FileBroadcasts(io as unknown as Server, deps.relay);
   // Participant events of a room, coalesced under bursts (a join storm); every other event of the
-  // room calls `notices.beforeOther` first, so that the room sees its events in order.
+  // room goes through `toRoom`, which sends what waits first, so that the room sees them in order.
   const notices = new RoomNotices({
     one: (roomId, event, payload, except) => (except ? io.to(`room:${roomId}`).except(except) : io.to(`room:${roomId}`)).emit(event, payload),
     many: (roomId, changes) => io.to(`room:${roomId}`).emit('participants', { roomId, changes }),
   });
+  /** Any other event to the whole room, after the participant events still waiting for their window. */
+  const toRoom = <K extends 'participant:left' | 'room:removed' | 'file:created' | 'file:renamed' | 'file:deleted'>(
+    roomId: string,
+    event: K,
+    ...payload: Parameters<ServerToClientEvents[K]>
+  ): void => {
+    notices.beforeOther(roomId);
+    io.to(`room:${roomId}`).emit(event, ...payload);
+  };
   // A group commit's batch of one file goes out as one `ops` frame to every reader, submitters
   // included, before the submitters' acks, led by the `relayed` ops of other nodes that the commit
   // read (PROTOCOL.md §7.2 step 11); the fault hook sees only this node's own commits.
@@ -440,10 +458,10 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   }
 
   /** The open file a request refers to, checked against the socket's state. */
-  function openedFile(conn: Connection, p: Record<string, unknown>): { ok: true; clientId: string } | { ok: false; reply: Reply } {
-    const open = conn.files.get(p['fileId'] as string);
-    if (!open || open.roomId !== p['roomId']) return { ok: false, reply: fail(ErrorCode.NOT_JOINED, 'open the file first') };
-    return { ok: true, clientId: open.clientId };
+  function openedFile(conn: Connection, p: Record<string, unknown>): { ok: true; clientId: string; file: OpenFile } | { ok: false; reply: Reply } {
+    const file = conn.files.get(p['fileId'] as string);
+    if (!file || file.roomId !== p['roomId']) return { ok: false, reply: fail(ErrorCode.NOT_JOINED, 'open the file first') };
+    return { ok: true, clientId: file.clientId, file };
   }
 
   async function submit(conn: Connection, p: Record<string, unknown>): Promise<Reply> {
@@ -512,8 +530,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     // Not volatile: the rate limiter bounds the volume, and a dropped update would leave the
     // receiver showing a stale position (the latest one is the one that matters).
     broadcasts.cursor(cursor, conn.socket.id);
-    const state = conn.files.get(fileId);
-    if (state) state.cursorSent = true;
+    open.file.cursorSent = true;
   }
 
   async function updatePresence(conn: Connection, roomId: string, activeFileId: string | null): Promise<Reply | undefined> {
@@ -632,25 +649,20 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       // Channel membership is per node too: make every node drop the removed user's sockets from
       // the room's channels even before (or without) its relay being handled.
       io.in(`member:${roomId}:${userId}`).socketsLeave([`room:${roomId}`]);
-      notices.beforeOther(roomId);
-      io.to(`room:${roomId}`).emit('participant:left', { roomId, userId });
+      toRoom(roomId, 'participant:left', { roomId, userId });
     }),
     events.on('roomDeleted', ({ roomId }) => {
-      notices.beforeOther(roomId);
-      io.to(`room:${roomId}`).emit('room:removed', { roomId, reason: 'deleted' });
+      toRoom(roomId, 'room:removed', { roomId, reason: 'deleted' });
       everyNode('roomDeleted', { roomId });
     }),
     events.on('fileCreated', ({ roomId, file }) => {
-      notices.beforeOther(roomId);
-      io.to(`room:${roomId}`).emit('file:created', { ...file, roomId });
+      toRoom(roomId, 'file:created', { ...file, roomId });
     }),
     events.on('fileRenamed', ({ roomId, file }) => {
-      notices.beforeOther(roomId);
-      io.to(`room:${roomId}`).emit('file:renamed', { ...file, roomId });
+      toRoom(roomId, 'file:renamed', { ...file, roomId });
     }),
     events.on('fileDeleted', ({ roomId, fileId }) => {
-      notices.beforeOther(roomId);
-      io.to(`room:${roomId}`).emit('file:deleted', { roomId, fileId });
+      toRoom(roomId, 'file:deleted', { roomId, fileId });
       everyNode('fileDeleted', { roomId, fileId });
       io.in(`file:${fileId}`).socketsLeave(`file:${fileId}`);
     }),
