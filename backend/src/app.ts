@@ -27,6 +27,7 @@ import { UsersRepo } from './storage/users-repo';
 import { createHttpApi } from './transport/http-api';
 import type { AuthPort, FilesPort, RoomsPort } from './transport/ports';
 import { createRedisFanout, type RedisFanout } from './transport/redis-fanout';
+import type { CommitRoutingOptions } from './transport/commit-routing';
 import { attachSocketServer, type SocketServer, type TransportFaults } from './transport/socket-server';
 
 /** Test-only faults (see `faults.ts` for how a server process enables them). */
@@ -45,6 +46,8 @@ export interface AppOptions {
   readonly database?: DatabaseTarget | Database;
   readonly limits?: Partial<Limits>;
   readonly sessions?: Partial<FileSessionOptions>;
+  /** Timing of the file leases and forwards across nodes (tests shorten them). */
+  readonly routing?: Partial<CommitRoutingOptions>;
   /** scrypt cost (tests pass a cheap one). */
   readonly passwordCost?: ScryptCost;
   readonly loginLimits?: LoginLimits;
@@ -233,6 +236,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     logger,
     limits,
     ...(fanout ? { adapter: fanout.adapter, relay: fanout } : {}),
+    ...(fanout && config.commitRouting !== false ? { leases: fanout } : {}),
+    ...(options.routing ? { routing: options.routing } : {}),
     isUnavailable: isStorageUnavailable,
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.clock ? { clock: options.clock } : {}),

@@ -39,6 +39,13 @@ export interface ServerConfig {
    */
   readonly commitPredictions?: boolean;
   /**
+   * With several nodes (`REDIS_URL`), sequence each file on one node, which holds a lease on it in
+   * Redis, and forward the other nodes' submissions to it (`COMMIT_ROUTING`, `on` or `off`): no
+   * two nodes then contend for a file's row lock, and its groups are decided in one round trip.
+   * `off` makes every node commit its own clients' ops. @default on
+   */
+  readonly commitRouting?: boolean;
+  /**
    * Sign-ups one client (IP address) may make per hour on this node (`REGISTRATIONS_PER_HOUR`,
    * 1 to 1,000,000), all of them at once at most: each costs the server one scrypt hash, so an
    * unlimited sign-up endpoint lets anyone load its CPU. @default 20
@@ -119,6 +126,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
   const commitConcurrency = readInteger(env, 'COMMIT_CONCURRENCY', { min: 1, max: 64, digits: 3 }, errors);
   const commitOverlapMs = readInteger(env, 'COMMIT_OVERLAP_MS', { min: 0, max: 1000, digits: 4 }, errors);
   const commitPredictions = readSwitch(env, 'COMMIT_PREDICTIONS', errors);
+  const commitRouting = readSwitch(env, 'COMMIT_ROUTING', errors);
   const registrationsPerHour = readInteger(env, 'REGISTRATIONS_PER_HOUR', { min: 1, max: 1_000_000, digits: 7 }, errors);
 
   const trustProxyRaw = read(env, 'TRUST_PROXY');
@@ -156,6 +164,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): ConfigRes
       ...(commitConcurrency !== undefined ? { commitConcurrency } : {}),
       ...(commitOverlapMs !== undefined ? { commitOverlapMs } : {}),
       ...(commitPredictions !== undefined ? { commitPredictions } : {}),
+      ...(commitRouting !== undefined ? { commitRouting } : {}),
       ...(registrationsPerHour !== undefined ? { registrationsPerHour } : {}),
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       redisUrl,

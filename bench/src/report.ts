@@ -83,7 +83,7 @@ export function windowDiskRows(w: Pick<WindowFigures, 'serverTail' | 'commitPath
     const n = (key: string): number => c[key] ?? 0;
     rows.push([
       'commit path',
-      `groups in 1 round trip ${n('collab_commit_groups_total{round_trips="1"}')}, in 2 ${n('collab_commit_groups_total{round_trips="2"}')}; mispredicted ${n('collab_commit_mispredictions_total')}; commits that found other nodes' ops or lost a race ${n('collab_commit_conflicts_total')}`,
+      `groups in 1 round trip ${n('collab_commit_groups_total{round_trips="1"}')}, in 2 ${n('collab_commit_groups_total{round_trips="2"}')}; mispredicted ${n('collab_commit_mispredictions_total')}; commits that found other nodes' ops or lost a race ${n('collab_commit_conflicts_total')}; forwarded to the file's node ${n('collab_commits_forwarded_total{end="answered"}')} (redirected ${n('collab_commits_forwarded_total{end="redirected"}')}, timed out ${n('collab_commits_forwarded_total{end="timed_out"}')})`,
     ]);
   }
   if (w.wal) {

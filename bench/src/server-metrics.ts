@@ -13,7 +13,7 @@ export const SERVER_HISTOGRAMS = ['collab_op_latency_seconds', 'collab_commit_se
  * The counters read: group transactions by round trips (1 on predicted reads, 2 read under the
  * locks), wrong predictions, and commits that lost a race to another node.
  */
-export const SERVER_COUNTERS = ['collab_commit_groups_total', 'collab_commit_mispredictions_total', 'collab_commit_conflicts_total'] as const;
+export const SERVER_COUNTERS = ['collab_commit_groups_total', 'collab_commit_mispredictions_total', 'collab_commit_conflicts_total', 'collab_commits_forwarded_total'] as const;
 
 /** Counter values summed over every node, keyed by the sample's name with its labels (`name{a="b"}`). */
 export type CounterSnapshot = Map<string, number>;

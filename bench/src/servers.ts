@@ -145,7 +145,7 @@ export async function spawnServers(options: SpawnOptions): Promise<Servers> {
 }
 
 /** Server settings a bench run may tune through its own environment, passed on to every spawned node. */
-export const NODE_TUNING_VARIABLES = ['COMMIT_CONCURRENCY', 'COMMIT_OVERLAP_MS', 'COMMIT_PREDICTIONS', 'DATABASE_POOL_MAX', 'REGISTRATIONS_PER_HOUR', 'NODE_OPTIONS'] as const;
+export const NODE_TUNING_VARIABLES = ['COMMIT_CONCURRENCY', 'COMMIT_OVERLAP_MS', 'COMMIT_PREDICTIONS', 'COMMIT_ROUTING', 'DATABASE_POOL_MAX', 'REGISTRATIONS_PER_HOUR', 'NODE_OPTIONS'] as const;
 
 /**
  * The tuning variables set in `env`, and a sign-up limit high enough for the hundreds of users a

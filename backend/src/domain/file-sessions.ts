@@ -361,6 +361,12 @@ export class FileSessions {
     return s && !s.stale ? s.durableHead : undefined;
   }
 
+  /** True while something on this node (a socket) has the file open. */
+  holds(fileId: string): boolean {
+    const s = this.sessions.get(fileId);
+    return s !== undefined && s.holders > 0 && !s.deleted;
+  }
+
   /** Number of files with a live session on this node. */
   get size(): number {
     return this.sessions.size;

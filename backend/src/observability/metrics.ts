@@ -82,6 +82,12 @@ export class Metrics {
     registers: [this.registry],
   });
   /** Cross-node publishes (Redis) that failed; the message was dropped (clients repair by version). */
+  readonly commitsForwarded = new Counter({
+    name: 'collab_commits_forwarded_total',
+    help: "Submissions forwarded to their file's sequencing node, by how the forward ended (answered, redirected, timed_out)",
+    labelNames: ['end'],
+    registers: [this.registry],
+  });
   readonly fanoutPublishErrors = new Counter({ name: 'collab_fanout_publish_errors_total', help: 'Redis publishes that failed and were dropped', registers: [this.registry] });
   /** Background failures (snapshots, compaction, event relays). */
   readonly backgroundErrors = new Counter({ name: 'collab_background_errors_total', help: 'Failures of background tasks', registers: [this.registry] });

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AppFaults } from '../app';
+import type { CommitRoutingOptions } from '../transport/commit-routing';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { openDatabase, type Database } from '../storage/database';
 import { freshPostgres, type TestDatabase } from './databases';
@@ -57,6 +58,10 @@ export async function multiNodeServices(): Promise<{ pg: TestDatabase; redisUrl:
 /** Options of one node of a `Cluster`. */
 export interface NodeOptions {
   readonly faults?: AppFaults;
+  /** COMMIT_ROUTING for this node. @default on */
+  readonly commitRouting?: boolean;
+  /** Lease and forward timing across nodes. */
+  readonly routing?: Partial<CommitRoutingOptions>;
   readonly sessions?: Partial<FileSessionOptions>;
   /** Database URL for this node (e.g. through a fault proxy); default: the cluster's. */
   readonly databaseUrl?: string;
@@ -90,6 +95,8 @@ export class Cluster {
           redisUrl,
           redisPrefix: prefix,
           ...(node.faults ? { faults: node.faults } : {}),
+          ...(node.commitRouting !== undefined ? { commitRouting: node.commitRouting } : {}),
+          ...(node.routing ? { routing: node.routing } : {}),
           ...(node.sessions ? { sessions: node.sessions } : {}),
         }),
       );

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Limits } from '@collab/protocol';
 import { startApp, type App, type AppFaults } from '../app';
 import type { ServerConfig } from '../config';
+import type { CommitRoutingOptions } from '../transport/commit-routing';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { TEST_SCRYPT_COST } from '../domain/passwords';
 import type { BucketSpec } from '../domain/rate-limit';
@@ -46,6 +47,10 @@ export class TestServer extends RemoteApi {
       redisUrl?: string;
       redisPrefix?: string;
       faults?: AppFaults;
+      /** COMMIT_ROUTING (with Redis). @default on */
+      commitRouting?: boolean;
+      /** Lease and forward timing across nodes. */
+      routing?: Partial<CommitRoutingOptions>;
       /** Sign-ups per client. @default TEST_REGISTRATION_LIMIT */
       registrationLimit?: BucketSpec;
       /** Express's `trust proxy` (TRUST_PROXY). @default not set */
@@ -63,6 +68,7 @@ export class TestServer extends RemoteApi {
       jwtSecret: secret,
       jwtTtlSeconds: 3600,
       ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+      ...(options.commitRouting !== undefined ? { commitRouting: options.commitRouting } : {}),
     };
     const app = await startApp({
       config,
@@ -74,6 +80,7 @@ export class TestServer extends RemoteApi {
       ...(options.sessions ? { sessions: options.sessions } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.faults ? { faults: options.faults } : {}),
+      ...(options.routing ? { routing: options.routing } : {}),
     });
     return new TestServer(app, secret);
   }

@@ -10,6 +10,10 @@
  * Nothing correct depends on it (as with the adapter): a lost message leaves gaps the clients fetch
  * (PROTOCOL.md §7.4), the order of a file's ops is kept by their versions, and a lost cursor is
  * corrected by the next one (§10).
+ *
+ * The same message carries messages for one node (`toNode`): submissions forwarded to the node that
+ * sequences their file, and its answers (`commit-routing.ts`). Sharing the message keeps their
+ * order: an answer published after the broadcast of its op reaches the submitter's node after it.
  */
 import type { OpsBatch, RemoteCursor, WireOp } from '@collab/protocol';
 import type { Server } from 'socket.io';
@@ -17,9 +21,14 @@ import type { RelayedBroadcast } from './redis-fanout';
 
 /** The cross-node channel (the Redis fan-out), absent on a node that runs alone. */
 export interface BroadcastRelay {
+  /** This node's address for `toNode` messages. */
+  readonly nodeId: string;
   publishBroadcasts(broadcasts: readonly RelayedBroadcast[]): void;
   onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
 }
+
+/** Receives the `toNode` messages addressed to this node, in the order they were sent. */
+export type NodeMessageListener = (event: string, payload: unknown) => void;
 
 /** The events sent to a file's channel through `FileBroadcasts`. */
 const FILE_EVENTS = ['op', 'ops', 'cursor'] as const;
@@ -30,18 +39,42 @@ const IS_FILE_EVENT: ReadonlySet<string> = new Set(FILE_EVENTS);
 export class FileBroadcasts {
   private pending: RelayedBroadcast[] = [];
   private scheduled = false;
+  private nodeListener: NodeMessageListener | undefined;
 
   constructor(
     private readonly io: Server,
     private readonly relay: BroadcastRelay | undefined,
   ) {
+    const ownAddress = relay ? `node:${relay.nodeId}` : undefined;
     relay?.onBroadcasts((broadcasts) => {
       for (const b of broadcasts) {
-        // Only what this module publishes: broadcasts to a file's channel.
-        if (!b || typeof b.room !== 'string' || !b.room.startsWith('file:') || !IS_FILE_EVENT.has(b.event)) continue;
-        (this.io.local.to(b.room) as unknown as { emit(ev: string, p: unknown): void }).emit(b.event, b.payload);
+        if (!b || typeof b.room !== 'string') continue;
+        if (b.room === ownAddress) {
+          this.nodeListener?.(b.event, b.payload);
+          continue;
+        }
+        // Otherwise only what this module publishes: broadcasts to a file's channel.
+        if (!b.room.startsWith('file:') || !IS_FILE_EVENT.has(b.event)) continue;
+        const local = this.io.local.to(b.room);
+        (typeof b.except === 'string' ? local.except(b.except) : local).emit(b.event as FileEvent, b.payload as never);
       }
     });
+  }
+
+  /** True when other nodes can be reached (a relay is configured). */
+  get crossNode(): boolean {
+    return this.relay !== undefined;
+  }
+
+  /** Calls `listener` with every message other nodes address to this node (`toNode`). */
+  onNodeMessage(listener: NodeMessageListener): void {
+    this.nodeListener = listener;
+  }
+
+  /** A message for one node, sent at the end of the turn after everything broadcast before it. */
+  toNode(nodeId: string, event: string, payload: unknown): void {
+    if (!this.relay) return;
+    this.enqueue({ room: `node:${nodeId}`, event, payload });
   }
 
   /** One committed op to the file's readers, but the connection `except` (its submitter). */
@@ -67,13 +100,18 @@ export class FileBroadcasts {
     if (broadcasts.length > 0) this.relay?.publishBroadcasts(broadcasts);
   }
 
-  /** To this node's sockets in the file's channel (but `except`, which lives here) now; to the other nodes' at the end of the turn. */
+  /** To this node's sockets in the file's channel (but `except`, wherever it lives) now; to the other nodes' at the end of the turn. */
   private send(fileId: string, event: FileEvent, payload: unknown, except: string | undefined): void {
     const room = `file:${fileId}`;
     const local = this.io.local.to(room);
     (except ? local.except(except) : local).emit(event, payload);
     if (!this.relay) return;
-    this.pending.push({ room, event, payload });
+    // `except` travels too: a forwarded submission's submitter lives on another node.
+    this.enqueue(except ? { room, event, payload, except } : { room, event, payload });
+  }
+
+  private enqueue(item: RelayedBroadcast): void {
+    this.pending.push(item);
     if (this.scheduled) return;
     this.scheduled = true;
     // After the immediates already queued: the other submissions of the same group commit.

@@ -25,50 +25,60 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
   /** Users: an owner plus `n` editors, registered through node 0, invited to a fresh room. */
   const roomWithEditors = (n: number) => cluster.node(0).roomWithEditors(n);
 
-  it('a random edit storm with clients spread over both nodes converges: gapless log, no duplicate (clientId, seq), every client equals the database (seeded)', async function () {
-    this.timeout(90_000);
-    const seed = seedFromEnv();
-    console.log(`      seed=${seed} (replay with SEED=${seed})`);
-    const rnd = new Random(seed);
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
-    const { roomId, users } = await roomWithEditors(5);
-    const fileIds: string[] = [];
-    for (let f = 0; f < 3; f++) fileIds.push(await cluster.node(0).file(users[0]!, roomId, `src/storm-${f}.ts`, `storm ${f}\n`));
-    // Clients alternate between the nodes: every file has writers on both.
-    const clients = await Promise.all(users.map((u, i) => CollabClient.connect(cluster.node(i % 2).url, u.token)));
-    const docs: FileDoc[][] = [];
-    for (const c of clients) {
-      await c.joinRoom(roomId);
-      const mine: FileDoc[] = [];
-      for (const fileId of fileIds) mine.push(await c.openFile(roomId, fileId));
-      docs.push(mine);
-    }
-    const started = Date.now();
-    const letters = 'abcdefgh';
-    for (let round = 0; round < 150; round++) {
-      for (let i = 0; i < clients.length; i++) randomEdit(rnd, rnd.pick(docs[i]!), letters[i]!);
-      if (rnd.chance(0.8)) await sleep(rnd.int(12));
-    }
-    const counts: number[] = [];
-    for (let f = 0; f < fileIds.length; f++) {
-      const fileId = fileIds[f]!;
-      const fileDocs = docs.map((d) => d[f]!);
-      const knex = cluster.node(0).app.database.knex;
-      const stored = await assertConverged(knex, fileDocs, fileId, `file ${f} (seed ${seed})`);
-      const rows = await assertGaplessLog(knex, fileId);
-      assert.equal(rows, stored.version);
-      // Every ack was for exactly the logged row, and every row was acknowledged exactly once.
-      assert.equal(await assertAcksMatchLog(knex, fileId, fileDocs, `file ${f} (seed ${seed})`), rows, `acks vs rows, file ${f} (seed ${seed})`);
-      counts.push(rows);
-    }
-    const ms = Date.now() - started;
-    const perNode = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.opsCommitted.get()).values[0]?.value ?? 0));
-    const conflicts = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.commitConflicts.get()).values[0]?.value ?? 0));
-    console.log(`      ${counts.join('+')} ops in ${ms} ms; committed per node ${perNode.join('/')}; cross-node races ${conflicts.join('/')}`);
-    assert.ok(perNode.every((n) => n > 0), 'both nodes committed');
-    assert.ok(conflicts.reduce((a, b) => a + b, 0) > 0, 'the nodes raced for versions');
-    for (const c of clients) c.close();
-  });
+  for (const routing of [true, false]) {
+    const how = routing ? 'each file sequenced on one node (the other forwards)' : 'both nodes committing every file (COMMIT_ROUTING=off)';
+    it(`a random edit storm with clients spread over both nodes converges, ${how}: gapless log, no duplicate (clientId, seq), every client equals the database (seeded)`, async function () {
+      this.timeout(90_000);
+      const seed = seedFromEnv();
+      console.log(`      seed=${seed} (replay with SEED=${seed})`);
+      const rnd = new Random(seed);
+      cluster = await Cluster.start(services().pg, services().redisUrl, [{ commitRouting: routing }, { commitRouting: routing }]);
+      const { roomId, users } = await roomWithEditors(5);
+      const fileIds: string[] = [];
+      for (let f = 0; f < 3; f++) fileIds.push(await cluster.node(0).file(users[0]!, roomId, `src/storm-${f}.ts`, `storm ${f}\n`));
+      // Clients alternate between the nodes: every file has writers on both.
+      const clients = await Promise.all(users.map((u, i) => CollabClient.connect(cluster.node(i % 2).url, u.token)));
+      const docs: FileDoc[][] = [];
+      for (const c of clients) {
+        await c.joinRoom(roomId);
+        const mine: FileDoc[] = [];
+        for (const fileId of fileIds) mine.push(await c.openFile(roomId, fileId));
+        docs.push(mine);
+      }
+      const started = Date.now();
+      const letters = 'abcdefgh';
+      for (let round = 0; round < 150; round++) {
+        for (let i = 0; i < clients.length; i++) randomEdit(rnd, rnd.pick(docs[i]!), letters[i]!);
+        if (rnd.chance(0.8)) await sleep(rnd.int(12));
+      }
+      const counts: number[] = [];
+      for (let f = 0; f < fileIds.length; f++) {
+        const fileId = fileIds[f]!;
+        const fileDocs = docs.map((d) => d[f]!);
+        const knex = cluster.node(0).app.database.knex;
+        const stored = await assertConverged(knex, fileDocs, fileId, `file ${f} (seed ${seed})`);
+        const rows = await assertGaplessLog(knex, fileId);
+        assert.equal(rows, stored.version);
+        // Every ack was for exactly the logged row, and every row was acknowledged exactly once.
+        assert.equal(await assertAcksMatchLog(knex, fileId, fileDocs, `file ${f} (seed ${seed})`), rows, `acks vs rows, file ${f} (seed ${seed})`);
+        counts.push(rows);
+      }
+      const ms = Date.now() - started;
+      const perNode = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.opsCommitted.get()).values[0]?.value ?? 0));
+      const conflicts = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.commitConflicts.get()).values[0]?.value ?? 0));
+      const forwarded = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.commitsForwarded.get()).values.find((v) => v.labels['end'] === 'answered')?.value ?? 0));
+      console.log(`      ${counts.join('+')} ops in ${ms} ms; acknowledged per node ${perNode.join('/')}; cross-node races ${conflicts.join('/')}; forwarded ${forwarded.join('/')}`);
+      assert.ok(perNode.every((n) => n > 0), 'both nodes acknowledged ops');
+      if (routing) {
+        // One sequencer per file: the other node's submissions were forwarded, and nobody raced.
+        assert.ok(forwarded.reduce((a, b) => a + b, 0) > 0, 'submissions were forwarded');
+        assert.equal(conflicts.reduce((a, b) => a + b, 0), 0, 'no commit found the other node’s ops');
+      } else {
+        assert.ok(conflicts.reduce((a, b) => a + b, 0) > 0, 'the nodes raced for versions');
+      }
+      for (const c of clients) c.close();
+    });
+  }
 
   it('publishes of one node delayed (reordered) by up to 60 ms: receivers on the other node still apply in version order and converge', async function () {
     this.timeout(60_000);
@@ -111,7 +121,11 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
   it('a node that learns another node\'s ops while committing sends them ahead of its own in one frame: its readers get them in order, with no gap to fetch', async function () {
     this.timeout(30_000);
     // Node 0's broadcasts cross Redis up to 1 s late: node 1's readers could only fetch or wait.
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { publishDelayMs: 1000 } }, {}]);
+    // Both nodes commit the file (no routing), so node 1 reads node 0's op under the file's lock.
+    cluster = await Cluster.start(services().pg, services().redisUrl, [
+      { faults: { publishDelayMs: 1000 }, commitRouting: false },
+      { commitRouting: false },
+    ]);
     const { roomId, users } = await roomWithEditors(1);
     const [owner, ed] = users as [TestUser, TestUser];
     const fileId = await cluster.node(0).file(owner, roomId, 'relay.txt', 'abc');

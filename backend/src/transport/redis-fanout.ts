@@ -31,16 +31,36 @@ export interface FanoutHooks {
   onSubscriberReady?(): void;
 }
 
-/** One broadcast relayed to the other nodes on the ops channel: an `op`, `ops` or `cursor` event for a file's channel. */
+/**
+ * One item of a node's per-turn message on the ops channel: an `op`, `ops` or `cursor` event for a
+ * file's channel (`file:<id>`, to every reader there but the socket `except`), or a message for one
+ * node (`node:<id>`: a forwarded submission or its answer, see `commit-routing.ts`).
+ */
 export interface RelayedBroadcast {
   readonly room: string;
   readonly event: string;
   readonly payload: unknown;
+  readonly except?: string;
+}
+
+/** Who sequences a file across nodes: the holder of its lease and how much longer the lease runs. */
+export interface FileLease {
+  readonly owner: string;
+  readonly remainingMs: number;
 }
 
 /** A running fan-out: the adapter factory for `io.adapter(...)` and the Redis connections. */
 export interface RedisFanout {
   readonly adapter: ReturnType<typeof createAdapter>;
+  /** This node's id on the ops channel (hex), the address of its `node:<id>` messages and leases. */
+  readonly nodeId: string;
+  /**
+   * The lease on sequencing `fileId`: taken for this node for `ttlMs` if nobody holds it, renewed
+   * if this node does, otherwise the holder's. Rejects while Redis is unreachable.
+   */
+  claimFile(fileId: string, ttlMs: number): Promise<FileLease>;
+  /** Gives up this node's lease on `fileId` (nothing if another node holds it). */
+  releaseFile(fileId: string): Promise<void>;
   /**
    * Publishes this node's file broadcasts of one turn of the event loop as ONE message on the ops
    * channel (the adapter would publish one per broadcast, and every node would receive each).
@@ -137,8 +157,37 @@ export function createRedisFanout(
     for (const listener of listeners) listener(broadcasts as RelayedBroadcast[]);
   });
 
+  // One round trip each, atomic in Redis: claim-or-renew returns the holder and the lease's rest;
+  // release deletes only this node's own lease.
+  const leaseKey = (fileId: string): string => `${key}-lease:${fileId}`;
+  const nodeHex = nodeId.toString('hex');
+  pub.defineCommand('collabClaimFile', {
+    numberOfKeys: 1,
+    lua: `local owner = redis.call('GET', KEYS[1])
+if not owner then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {ARGV[1], tonumber(ARGV[2])} end
+if owner == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {owner, tonumber(ARGV[2])} end
+return {owner, redis.call('PTTL', KEYS[1])}`,
+  });
+  pub.defineCommand('collabReleaseFile', {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+  });
+  type LeaseCommands = {
+    collabClaimFile(key: string, node: string, ttlMs: number): Promise<[string, number]>;
+    collabReleaseFile(key: string, node: string): Promise<number>;
+  };
+  const leases = pub as unknown as LeaseCommands;
+
   return {
     adapter,
+    nodeId: nodeHex,
+    async claimFile(fileId, ttlMs) {
+      const [owner, remainingMs] = await leases.collabClaimFile(leaseKey(fileId), nodeHex, Math.max(1, Math.round(ttlMs)));
+      return { owner, remainingMs: Math.max(0, remainingMs) };
+    },
+    async releaseFile(fileId) {
+      await leases.collabReleaseFile(leaseKey(fileId), nodeHex);
+    },
     publishBroadcasts(broadcasts) {
       if (broadcasts.length === 0) return;
       void pub.publish(opsChannel, Buffer.concat([nodeId, msgpack.encode(broadcasts) as Buffer]));

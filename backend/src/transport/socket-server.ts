@@ -32,14 +32,16 @@ import {
   type Participant,
   type Role,
   type ServerToClientEvents,
+  type Submission,
   type WireOp,
 } from '@collab/protocol';
 import type { DomainEvents } from '../domain/domain-events';
-import type { FileSessions } from '../domain/file-sessions';
+import type { FileSessions, SubmitOutcome } from '../domain/file-sessions';
 import { TokenBucket } from '../domain/rate-limit';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { FileBroadcasts, type BroadcastRelay } from './file-broadcasts';
+import { CommitRouter, type CommitRoutingOptions, type SequencerLeases } from './commit-routing';
 import { RoomNotices } from './room-notices';
 import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
 
@@ -72,6 +74,10 @@ export interface TransportFaults {
    * the process here produces the "crash between commit and broadcast" case.
    */
   afterCommit?(op: WireOp): void;
+  /** Submissions other nodes forward here are ignored (a sequencing node that crashed or is cut off). */
+  readonly ignoreForwards?: boolean;
+  /** Forwarded submissions are committed here but their answers never sent (lost on the way back). */
+  readonly dropForwardAnswers?: boolean;
 }
 
 /** What the transport needs. */
@@ -91,6 +97,10 @@ export interface SocketServerDeps {
   readonly adapter?: ServerOptions['adapter'];
   /** The cross-node channel for committed ops (the Redis fan-out), with `adapter`. */
   readonly relay?: BroadcastRelay;
+  /** Leases on sequencing files across nodes (`commit-routing.ts`); without, every node commits its own clients' ops. */
+  readonly leases?: SequencerLeases;
+  /** Timing of the leases and forwards. */
+  readonly routing?: Partial<CommitRoutingOptions>;
   /** True for errors that mean "storage unreachable, retry" (answered UNAVAILABLE, not INTERNAL). */
   readonly isUnavailable?: (err: unknown) => boolean;
   readonly faults?: TransportFaults;
@@ -166,6 +176,15 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     for (const wire of wires.slice(relayed)) deps.faults?.afterCommit?.(wire);
     broadcasts.ops({ fileId, ops: wires });
   });
+  // Each file's submissions are sequenced on one node where several nodes serve its readers.
+  const commits = new CommitRouter(
+    { commit: commitAndPublish, holds: (fileId) => sessions.holds(fileId) },
+    deps.leases,
+    broadcasts,
+    deps.routing,
+    { onForward: (end) => metrics.commitsForwarded.inc({ end }) },
+    deps.faults,
+  );
   const connections = new Map<string, Connection>();
   const byUser = new Map<string, Set<Connection>>();
   let closing = false;
@@ -480,24 +499,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     }
     const take = conn.opBucket.tryTake();
     if (!take.ok) return reject({ code: ErrorCode.RATE_LIMITED, message: 'too many operations', retryAfterMs: take.retryAfterMs });
-    const outcome = await sessions.submit(fileId, conn.user.userId, {
-      clientId: p['clientId'] as string,
-      seq: p['seq'] as number,
-      baseVersion: p['baseVersion'] as number,
-      op: p['op'] as WireOp['op'],
-    });
+    const sub = { clientId: p['clientId'] as string, seq: p['seq'] as number, baseVersion: p['baseVersion'] as number, op: p['op'] as WireOp['op'] };
+    const outcome = await commits.submit(fileId, conn.user.userId, sub, conn.socket.id);
     switch (outcome.kind) {
       case 'committed': {
+        // The op went out to the file's readers; the ack (the reply) follows on this socket.
         metrics.opsCommitted.inc();
-        const reply: Reply = { ok: true, version: outcome.op.version, duplicate: false };
-        if (!outcome.published) {
-          // Fan out to the file's other readers; the ack (the reply) follows on this socket.
-          const wire = toWire(fileId, outcome.op);
-          deps.faults?.afterCommit?.(wire);
-          broadcasts.op(fileId, wire, conn.socket.id);
-        }
         metrics.opSeconds.observe((performance.now() - received) / 1000);
-        return reply;
+        return { ok: true, version: outcome.op.version, duplicate: false };
       }
       case 'duplicate':
         metrics.opsDuplicate.inc();
@@ -505,6 +514,21 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       case 'rejected':
         return reject(outcome.error);
     }
+  }
+
+  /**
+   * Commits a submission on this node and sends its op to the file's readers on every node but
+   * `except` (its submitter's connection, on this node or, when forwarded, on another), unless its
+   * batch's frame already carried it.
+   */
+  async function commitAndPublish(fileId: string, userId: string, sub: Submission, except: string): Promise<SubmitOutcome> {
+    const outcome = await sessions.submit(fileId, userId, sub);
+    if (outcome.kind === 'committed' && !outcome.published) {
+      const wire = toWire(fileId, outcome.op);
+      deps.faults?.afterCommit?.(wire);
+      broadcasts.op(fileId, wire, except);
+    }
+    return outcome;
   }
 
   function relayCursor(conn: Connection, p: Record<string, unknown>): void {
@@ -678,11 +702,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     io,
     async close() {
       closing = true;
+      // Other nodes' forwards are redirected from now on, and this node's leases released.
+      await commits.close();
       for (const off of unsubscribe) off();
       notices.close();
       // In-flight submissions finish and are acknowledged while the sockets are still open.
       await sessions.close();
-      io.disconnectSockets(true);
+      // This node's sockets only: with the Redis adapter, `io.disconnectSockets` reaches every node.
+      io.local.disconnectSockets(true);
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });

@@ -1,0 +1,142 @@
+/**
+ * One sequencer per file across nodes (`commit-routing.ts`), on two real nodes over PostgreSQL and
+ * Redis: forwarding, and every way the sequencing node can fail a forward (silent, answer lost,
+ * readers gone, shutting down) ending with the op committed exactly once and acknowledged.
+ */
+import { strict as assert } from 'node:assert';
+import { Redis } from 'ioredis';
+import { Cluster } from '../test-support/cluster';
+import { withServices } from '../test-support/convergence';
+import type { TestUser } from '../test-support/test-app';
+import { assertGaplessLog, assertOk, openRaw, opRows, waitUntil, type OpenedRaw } from '../test-support/sockets';
+import type { App } from '../app';
+
+describe('commit routing: each file sequenced on one node', function () {
+  const services = withServices(this);
+
+  let cluster: Cluster;
+  afterEach(async () => {
+    await cluster?.stop();
+  });
+
+  /** A room with an owner and one editor, a file in it, and the file opened on `nodes` (one socket each, alternating users). */
+  async function setUp(nodes: number[]): Promise<{ roomId: string; fileId: string; sockets: OpenedRaw[] }> {
+    const { roomId, users } = await cluster.node(0).roomWithEditors(1);
+    const [owner, editor] = users as [TestUser, TestUser];
+    const fileId = await cluster.node(0).file(owner, roomId, 'routed.txt', 'abc');
+    const sockets: OpenedRaw[] = [];
+    for (const [i, node] of nodes.entries()) sockets.push(await openRaw(cluster.node(node).url, (i % 2 === 0 ? owner : editor).token, roomId, fileId));
+    return { roomId, fileId, sockets };
+  }
+
+  const submit = (s: OpenedRaw, roomId: string, fileId: string, seq: number, baseVersion: number, op: unknown[]) =>
+    s.request('op:submit', { roomId, fileId, clientId: s.clientId, seq, baseVersion, op }, 10_000);
+
+  const forwards = async (app: App, end: string): Promise<number> => (await app.metrics.commitsForwarded.get()).values.find((v) => v.labels['end'] === end)?.value ?? 0;
+
+  /** Who holds the file's lease in Redis (the node id), or null. */
+  async function leaseHolder(fileId: string): Promise<string | null> {
+    const redis = new Redis(services().redisUrl);
+    try {
+      return await redis.get(`${cluster.prefix}-lease:${fileId}`);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  it('the first node to commit a file sequences it; the other forwards, and the readers of both nodes get the op, its submitter only the ack', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, fileId, sockets } = await setUp([0, 1, 1]);
+    const [a, b, reader] = sockets as [OpenedRaw, OpenedRaw, OpenedRaw];
+    assert.equal(assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]))['version'], 1);
+    assert.equal(await leaseHolder(fileId), cluster.node(0).app.fanout?.nodeId, 'node 0 took the lease');
+    assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
+    assert.equal(await forwards(cluster.node(1).app, 'answered'), 1, 'node 1 forwarded its submission');
+    assert.equal((await cluster.node(1).app.metrics.commitGroupRoundTrips.get()).values.length, 0, 'node 1 committed nothing itself');
+    // A lone op goes to every reader but its submitter (wherever it lives), as on one node.
+    assert.deepEqual(b.events('op').map((op: { version: number }) => op.version), [1]);
+    await waitUntil(() => (reader.events('op').length === 2 ? true : undefined), 5000, 'both ops at the reader');
+    assert.deepEqual(a.events('op').map((op: { version: number }) => op.version), [2], 'node 0 submitter: only the other op');
+    assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 2);
+    for (const s of sockets) s.close();
+  });
+
+  it('a sequencing node that never answers (crashed, cut off): the submission is committed on its own node after the forward timeout, and the file stays there', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { ignoreForwards: true } }, { routing: { forwardTimeoutMs: 300 } }]);
+    const { roomId, fileId, sockets } = await setUp([0, 1]);
+    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const started = Date.now();
+    assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
+    assert.ok(Date.now() - started >= 250, 'waited for the forward timeout');
+    assert.equal(await forwards(cluster.node(1).app, 'timed_out'), 1);
+    // The next one does not wait: node 1 sequences the file itself until the lease would have run out.
+    const again = Date.now();
+    assertOk(await submit(b, roomId, fileId, 2, 2, [5, 'C']));
+    assert.ok(Date.now() - again < 250, `the second submission was not forwarded (${Date.now() - again} ms)`);
+    assert.equal(await forwards(cluster.node(1).app, 'timed_out'), 1);
+    assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 3);
+    for (const s of sockets) s.close();
+  });
+
+  it('the answer is lost after the sequencer committed: the fallback commit finds (clientId, seq) in the log and acknowledges the original version, once', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { dropForwardAnswers: true } }, { routing: { forwardTimeoutMs: 300 } }]);
+    const { roomId, fileId, sockets } = await setUp([0, 1]);
+    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    // Node 0 commits it as version 2 and its answer is lost; node 1 commits it itself after 300 ms.
+    assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: true });
+    const rows = await opRows(cluster.node(1).app.database.knex, fileId);
+    assert.deepEqual(
+      rows.map((r) => [r.version, r.client_id, r.seq]),
+      [
+        [1, a.clientId, 1],
+        [2, b.clientId, 1],
+      ],
+      'the op is in the log exactly once',
+    );
+    for (const s of sockets) s.close();
+  });
+
+  it('a sequencer whose readers all left gives the lease up when asked, and the asking node sequences the file', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, fileId, sockets } = await setUp([0, 1]);
+    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const node1 = cluster.node(1).app.fanout?.nodeId;
+    assertOk(await a.request('file:close', { roomId, fileId }));
+    assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
+    assert.equal(await forwards(cluster.node(1).app, 'redirected'), 1, 'node 0 redirected the forward');
+    assert.equal(await leaseHolder(fileId), node1, 'node 1 holds the lease now');
+    assertOk(await submit(b, roomId, fileId, 2, 2, [5, 'C']));
+    assert.equal(await forwards(cluster.node(1).app, 'answered'), 0);
+    assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 3);
+    for (const s of sockets) s.close();
+  });
+
+  it('a sequencing node that shuts down releases its leases and tells the nodes it served: the other node takes the file at once, its clients stay connected', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, fileId, sockets } = await setUp([0, 1]);
+    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B']));
+    assert.equal(await forwards(cluster.node(1).app, 'answered'), 1, 'node 1 forwarded to node 0');
+    await cluster.node(0).stop();
+    assert.equal(await leaseHolder(fileId), null, 'released on shutdown');
+    assert.ok(b.socket.connected, 'the other node’s clients stay connected');
+    // Node 1 learned that node 0 stopped: it takes the file without waiting for a forward to time out.
+    const started = Date.now();
+    assert.deepEqual(assertOk(await submit(b, roomId, fileId, 2, 2, [5, 'C'])), { ok: true, version: 3, duplicate: false });
+    assert.ok(Date.now() - started < 1000, `committed at once (${Date.now() - started} ms)`);
+    assert.equal(await forwards(cluster.node(1).app, 'timed_out'), 0);
+    assert.equal(await leaseHolder(fileId), cluster.node(1).app.fanout?.nodeId);
+    assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 3);
+    a.close();
+    b.close();
+  });
+});
