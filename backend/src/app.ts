@@ -27,7 +27,7 @@ import { UsersRepo } from './storage/users-repo';
 import { createHttpApi } from './transport/http-api';
 import type { AuthPort, FilesPort, RoomsPort } from './transport/ports';
 import { createRedisFanout, type RedisFanout } from './transport/redis-fanout';
-import type { CommitRoutingOptions } from './transport/commit-routing';
+import { nodeLinkKey, type CommitRoutingOptions } from './transport/commit-routing';
 import { attachSocketServer, type SocketServer, type TransportFaults } from './transport/socket-server';
 
 /** Test-only faults (see `faults.ts` for how a server process enables them). */
@@ -236,7 +236,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     logger,
     limits,
     ...(fanout ? { adapter: fanout.adapter, relay: fanout } : {}),
-    ...(fanout && config.commitRouting !== false ? { leases: fanout } : {}),
+    ...(fanout && config.commitRouting !== false ? { leases: fanout, nodeLinkKey: nodeLinkKey(secret) } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
     isUnavailable: isStorageUnavailable,
     ...(options.faults ? { faults: options.faults } : {}),

@@ -20,7 +20,12 @@
  *   the lease up and answers `redirect`; the submitter's node claims the lease and commits.
  * A lease is taken by the first node to commit a file, so a room whose readers all connect to one
  * node (sticky balancing) is sequenced there and never forwards.
+ *
+ * Forwards and answers are signed (HMAC-SHA256 under a key every node derives from the shared
+ * JWT secret): a forward commits an op as the user it names, so a party that can publish on Redis
+ * but does not have the secret must not be able to forge one (docs/threat-model.md).
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, type Submission } from '@collab/protocol';
 import type { SubmitOutcome } from '../domain/file-sessions';
 import type { FileLease } from './redis-fanout';
@@ -57,6 +62,11 @@ export interface CommitRoutingOptions {
   readonly forwardTimeoutMs: number;
 }
 
+/** The key that signs forwards and answers between nodes, derived from the secret all nodes share. */
+export function nodeLinkKey(sharedSecret: string): Buffer {
+  return createHmac('sha256', sharedSecret).update('collab node link v1').digest();
+}
+
 /** Defaults for `CommitRoutingOptions`. */
 export const DEFAULT_COMMIT_ROUTING_OPTIONS: CommitRoutingOptions = { leaseMs: 10_000, forwardTimeoutMs: 2_000 };
 
@@ -89,12 +99,14 @@ interface ForwardMessage {
   readonly userId: string;
   readonly sub: Submission;
   readonly except: string;
+  readonly mac: string;
 }
 
 /** The answer to a forwarded submission: its outcome, or `redirect` (commit it yourself). */
 interface AnswerMessage {
   readonly id: number;
   readonly outcome: SubmitOutcome | { readonly kind: 'redirect' };
+  readonly mac: string;
 }
 
 /** Who sequences a file, as this node last learned it. */
@@ -137,12 +149,15 @@ export class CommitRouter {
     private readonly local: LocalCommits,
     private readonly leases: SequencerLeases | undefined,
     private readonly link: NodeLink,
+    /** Signs forwards and answers (`nodeLinkKey`); required with `leases`. */
+    private readonly linkKey: Buffer | undefined,
     options: Partial<CommitRoutingOptions> = {},
     private readonly hooks: CommitRoutingHooks = {},
     private readonly faults: CommitRoutingFaults = {},
   ) {
     this.options = { ...DEFAULT_COMMIT_ROUTING_OPTIONS, ...options };
     if (!leases) return;
+    if (!linkKey) throw new Error('commit routing needs a node link key');
     link.onNodeMessage((event, payload) => {
       if (event === FORWARD) void this.serve(payload as ForwardMessage);
       else if (event === ANSWER) this.answered(payload as AnswerMessage);
@@ -178,6 +193,17 @@ export class CommitRouter {
     await Promise.all(mine.map((fileId) => this.leases?.releaseFile(fileId).catch(() => undefined)));
     // After the releases (same Redis connection, so they are done when the notice arrives).
     for (const peer of this.peers) this.link.toNode(peer, RELEASED, { node: this.leases?.nodeId });
+  }
+
+  private mac(fields: string): string {
+    return createHmac('sha256', this.linkKey as Buffer).update(fields).digest('base64url');
+  }
+
+  private verify(fields: string, mac: unknown): boolean {
+    if (typeof mac !== 'string') return false;
+    const expected = Buffer.from(this.mac(fields));
+    const given = Buffer.from(mac);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /** A node stopped sequencing: forget every file this node learned it sequences. */
@@ -241,7 +267,8 @@ export class CommitRouter {
         resolve(this.local.commit(w.fileId, w.userId, w.sub, w.except));
       }, this.options.forwardTimeoutMs);
       this.waiting.set(id, { ...w, resolve, timer });
-      const message: ForwardMessage = { id, from: self, fileId: w.fileId, userId: w.userId, sub: w.sub, except: w.except };
+      const unsigned = { id, from: self, fileId: w.fileId, userId: w.userId, sub: w.sub, except: w.except };
+      const message: ForwardMessage = { ...unsigned, mac: this.mac(forwardFields(node, unsigned)) };
       this.link.toNode(node, FORWARD, message);
     });
   }
@@ -250,6 +277,8 @@ export class CommitRouter {
   private answered(message: AnswerMessage): void {
     const w = typeof message?.id === 'number' ? this.waiting.get(message.id) : undefined;
     if (!w || !message.outcome || typeof message.outcome.kind !== 'string') return;
+    // Signed for this node and this id (node ids are random per process: no replay across restarts).
+    if (!this.verify(answerFields((this.leases as SequencerLeases).nodeId, message.id, message.outcome), message.mac)) return;
     this.waiting.delete(message.id);
     clearTimeout(w.timer);
     if (message.outcome.kind !== 'redirect') {
@@ -274,9 +303,12 @@ export class CommitRouter {
   private async serve(message: ForwardMessage): Promise<void> {
     if (!isForward(message) || this.faults.ignoreForwards) return;
     const self = (this.leases as SequencerLeases).nodeId;
+    // Forged (no shared secret) or meant for another node: dropped; the sender, if real, times out.
+    if (!this.verify(forwardFields(self, message), message.mac)) return;
     this.peers.add(message.from);
     const answer = (outcome: AnswerMessage['outcome']): void => {
-      if (!this.faults.dropForwardAnswers) this.link.toNode(message.from, ANSWER, { id: message.id, outcome });
+      const mac = this.mac(answerFields(message.from, message.id, outcome));
+      if (!this.faults.dropForwardAnswers) this.link.toNode(message.from, ANSWER, { id: message.id, outcome, mac });
     };
     if (this.closing || !this.local.holds(message.fileId)) {
       // A node without readers of the file (or on its way out) gives its lease up, so that the
@@ -304,6 +336,16 @@ export class CommitRouter {
   }
 }
 
+/** The signed fields of a forward to `to` (fixed order). */
+function forwardFields(to: string, m: Omit<ForwardMessage, 'mac'>): string {
+  return JSON.stringify(['forward', to, m.id, m.from, m.fileId, m.userId, m.sub.clientId, m.sub.seq, m.sub.baseVersion, m.sub.op, m.except]);
+}
+
+/** The signed fields of an answer to node `to`'s forward `id`. */
+function answerFields(to: string, id: number, outcome: AnswerMessage['outcome']): string {
+  return JSON.stringify(['answer', to, id, outcome]);
+}
+
 /** A well-formed forwarded submission (the message crossed Redis: check before use). */
 function isForward(m: ForwardMessage): boolean {
   return (
@@ -314,6 +356,7 @@ function isForward(m: ForwardMessage): boolean {
     typeof m.fileId === 'string' &&
     typeof m.userId === 'string' &&
     typeof m.except === 'string' &&
+    typeof m.mac === 'string' &&
     typeof m.sub === 'object' &&
     m.sub !== null &&
     typeof m.sub.clientId === 'string' &&

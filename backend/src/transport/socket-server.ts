@@ -101,6 +101,8 @@ export interface SocketServerDeps {
   readonly leases?: SequencerLeases;
   /** Timing of the leases and forwards. */
   readonly routing?: Partial<CommitRoutingOptions>;
+  /** Signs forwards and answers between nodes (`nodeLinkKey` of the shared JWT secret); required with `leases`. */
+  readonly nodeLinkKey?: Buffer;
   /** True for errors that mean "storage unreachable, retry" (answered UNAVAILABLE, not INTERNAL). */
   readonly isUnavailable?: (err: unknown) => boolean;
   readonly faults?: TransportFaults;
@@ -181,6 +183,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
     { commit: commitAndPublish, holds: (fileId) => sessions.holds(fileId) },
     deps.leases,
     broadcasts,
+    deps.nodeLinkKey,
     deps.routing,
     { onForward: (end) => metrics.commitsForwarded.inc({ end }) },
     deps.faults,
