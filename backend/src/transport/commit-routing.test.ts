@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { Redis } from 'ioredis';
+import * as msgpack from 'notepack.io';
 import { Cluster } from '../test-support/cluster';
 import { withServices } from '../test-support/convergence';
 import type { TestUser } from '../test-support/test-app';
@@ -20,13 +21,13 @@ describe('commit routing: each file sequenced on one node', function () {
   });
 
   /** A room with an owner and one editor, a file in it, and the file opened on `nodes` (one socket each, alternating users). */
-  async function setUp(nodes: number[]): Promise<{ roomId: string; fileId: string; sockets: OpenedRaw[] }> {
+  async function setUp(nodes: number[]): Promise<{ roomId: string; fileId: string; sockets: OpenedRaw[]; users: [TestUser, TestUser] }> {
     const { roomId, users } = await cluster.node(0).roomWithEditors(1);
     const [owner, editor] = users as [TestUser, TestUser];
     const fileId = await cluster.node(0).file(owner, roomId, 'routed.txt', 'abc');
     const sockets: OpenedRaw[] = [];
     for (const [i, node] of nodes.entries()) sockets.push(await openRaw(cluster.node(node).url, (i % 2 === 0 ? owner : editor).token, roomId, fileId));
-    return { roomId, fileId, sockets };
+    return { roomId, fileId, sockets, users: [owner, editor] };
   }
 
   const submit = (s: OpenedRaw, roomId: string, fileId: string, seq: number, baseVersion: number, op: unknown[]) =>
@@ -138,5 +139,29 @@ describe('commit routing: each file sequenced on one node', function () {
     assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 3);
     a.close();
     b.close();
+  });
+
+  it('a forward forged on Redis without the shared secret commits nothing (a real one differs only by its signature)', async function () {
+    this.timeout(30_000);
+    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
+    const { roomId, fileId, sockets, users } = await setUp([0, 1]);
+    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    const editor = users[1];
+    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const node0 = cluster.node(0).app.fanout?.nodeId as string;
+    // What node 1 would send to forward b's op, signed with a wrong key, as an attacker on Redis would.
+    const forged = { id: 1, from: 'f'.repeat(32), fileId, userId: editor.id, sub: { clientId: b.clientId, seq: 1, baseVersion: 1, op: [4, 'EVIL'] }, except: 'x', mac: 'A'.repeat(43) };
+    const publisher = new Redis(services().redisUrl);
+    try {
+      const message = Buffer.concat([Buffer.alloc(16, 7), msgpack.encode([{ room: `node:${node0}`, event: 'submit:forward', payload: forged }]) as Buffer]);
+      assert.equal(await publisher.publish(`${cluster.prefix}-ops`, message), 2, 'both nodes subscribed');
+    } finally {
+      publisher.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await assertGaplessLog(cluster.node(0).app.database.knex, fileId), 1, 'nothing was committed');
+    // The real forward of the same op goes through.
+    assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
+    for (const s of sockets) s.close();
   });
 });
