@@ -44,6 +44,8 @@ export interface LocalCommits {
 /** The leases on sequencing files, kept in Redis (`RedisFanout`). */
 export interface SequencerLeases {
   readonly nodeId: string;
+  /** False while Redis is unreachable: nothing forwarded now would arrive. */
+  ready(): boolean;
   claimFile(fileId: string, ttlMs: number): Promise<FileLease>;
   releaseFile(fileId: string): Promise<void>;
 }
@@ -175,7 +177,8 @@ export class CommitRouter {
   async submit(fileId: string, userId: string, sub: Submission, except: string): Promise<SubmitOutcome> {
     if (!this.leases) return this.local.commit(fileId, userId, sub, except);
     const node = await this.sequencerOf(fileId);
-    if (node === this.leases.nodeId) return this.local.commit(fileId, userId, sub, except);
+    // While Redis is down a forward would only wait for its timeout: commit here at once.
+    if (node === this.leases.nodeId || !this.leases.ready()) return this.local.commit(fileId, userId, sub, except);
     return this.forward(node, { fileId, userId, sub, except, redirects: 0 });
   }
 

@@ -111,7 +111,10 @@ describe('multi-node faults: Redis and PostgreSQL outages under load', function 
       assert.equal(await assertGaplessLog(knex, fileId), stored.version);
       assert.equal(await assertAcksMatchLog(knex, fileId, docs, `seed ${seed}`), stored.version, 'every row acknowledged once');
       const dropped = await Promise.all(cluster.nodes.map(async (n) => (await n.app.metrics.fanoutPublishErrors.get()).values[0]?.value ?? 0));
-      console.log(`      ${stored.version} ops; publishes dropped while Redis was down ${dropped.join('/')}`);
+      const forwards = await Promise.all(
+        cluster.nodes.map(async (n) => (await n.app.metrics.commitsForwarded.get()).values.map((v) => `${v.labels['end']} ${v.value}`).join(', ') || 'none'),
+      );
+      console.log(`      ${stored.version} ops; publishes dropped while Redis was down ${dropped.join('/')}; forwards per node: ${forwards.join(' / ')}`);
       assert.ok(dropped.some((n) => n > 0), 'broadcasts really were lost during the outage (else this proves nothing)');
     } finally {
       await cluster?.stop();
