@@ -132,6 +132,9 @@ interface Waiting {
   readonly redirects: number;
 }
 
+/** A peer that forwarded nothing for this many leases is forgotten (its cached view has expired). */
+const PEER_MEMORY_LEASES = 3;
+
 /** Most redirects a submission follows before it is simply committed here. */
 const MAX_REDIRECTS = 2;
 
@@ -141,8 +144,8 @@ export class CommitRouter {
   private readonly sequencers = new Map<string, Sequencer>();
   private readonly claims = new Map<string, Promise<string>>();
   private readonly waiting = new Map<number, Waiting>();
-  /** Nodes that forwarded submissions here: told when this node stops sequencing. */
-  private readonly peers = new Set<string>();
+  /** Nodes that forwarded submissions here, and when last: told when this node stops sequencing. */
+  private readonly peers = new Map<string, number>();
   private nextId = 1;
   private closing = false;
   private readonly sweeper: NodeJS.Timeout | undefined;
@@ -169,6 +172,8 @@ export class CommitRouter {
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const [fileId, s] of this.sequencers) if (now >= s.until) this.sequencers.delete(fileId);
+      // A node that forwarded nothing for a while no longer counts on this one (or is gone).
+      for (const [peer, seen] of this.peers) if (now - seen > PEER_MEMORY_LEASES * this.options.leaseMs) this.peers.delete(peer);
     }, this.options.leaseMs);
     this.sweeper.unref();
   }
@@ -195,7 +200,7 @@ export class CommitRouter {
     this.sequencers.clear();
     await Promise.all(mine.map((fileId) => this.leases?.releaseFile(fileId).catch(() => undefined)));
     // After the releases (same Redis connection, so they are done when the notice arrives).
-    for (const peer of this.peers) this.link.toNode(peer, RELEASED, { node: this.leases?.nodeId });
+    for (const peer of this.peers.keys()) this.link.toNode(peer, RELEASED, { node: this.leases?.nodeId });
   }
 
   private mac(fields: string): string {
@@ -308,7 +313,7 @@ export class CommitRouter {
     const self = (this.leases as SequencerLeases).nodeId;
     // Forged (no shared secret) or meant for another node: dropped; the sender, if real, times out.
     if (!this.verify(forwardFields(self, message), message.mac)) return;
-    this.peers.add(message.from);
+    this.peers.set(message.from, Date.now());
     const answer = (outcome: AnswerMessage['outcome']): void => {
       const mac = this.mac(answerFields(message.from, message.id, outcome));
       if (!this.faults.dropForwardAnswers) this.link.toNode(message.from, ANSWER, { id: message.id, outcome, mac });
