@@ -11,6 +11,7 @@ import { withServices } from '../test-support/convergence';
 import type { TestUser } from '../test-support/test-app';
 import { assertGaplessLog, assertOk, openRaw, opRows, waitUntil, type OpenedRaw } from '../test-support/sockets';
 import type { App } from '../app';
+import { CommitRouter, nodeLinkKey, type CommitRoutingOptions, type LocalCommits } from './commit-routing';
 
 describe('commit routing: each file sequenced on one node', function () {
   const services = withServices(this);
@@ -163,5 +164,187 @@ describe('commit routing: each file sequenced on one node', function () {
     // The real forward of the same op goes through.
     assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
     for (const s of sockets) s.close();
+  });
+});
+
+/**
+ * The router alone, two of them joined by an in-memory link and an in-memory lease table: the
+ * timing and failure paths that the real nodes above reach only by injected faults.
+ */
+describe('commit routing: the router on its own', function () {
+  type Outcome = Awaited<ReturnType<LocalCommits['commit']>>;
+  const committed = (version: number): Outcome => ({ kind: 'committed', op: { version, op: ['x'], clientId: 'c', seq: version } });
+  const sub = (seq: number) => ({ clientId: 'client-aaaaaaaaaaaa', seq, baseVersion: 0, op: ['x'] as (string | number)[] });
+
+  /** A lease table shared by the routers of one test (as Redis would be), with its calls counted. */
+  class Leases {
+    readonly holders = new Map<string, { node: string; until: number }>();
+    claims = 0;
+    down = false;
+    view(nodeId: string) {
+      return {
+        nodeId,
+        ready: () => !this.down,
+        claimFile: async (fileId: string, ttlMs: number) => {
+          this.claims++;
+          if (this.down) throw new Error('redis down');
+          const now = Date.now();
+          const held = this.holders.get(fileId);
+          if (!held || held.until <= now || held.node === nodeId) this.holders.set(fileId, { node: nodeId, until: now + ttlMs });
+          const h = this.holders.get(fileId) as { node: string; until: number };
+          return { owner: h.node, remainingMs: h.until - now };
+        },
+        releaseFile: async (fileId: string) => {
+          if (this.holders.get(fileId)?.node === nodeId) this.holders.delete(fileId);
+        },
+      };
+    }
+  }
+
+  /** Node-addressed messages between routers, delivered on a later turn (as over Redis). */
+  class Link {
+    private readonly listeners = new Map<string, (event: string, payload: unknown) => void>();
+    sent: { to: string; event: string }[] = [];
+    drop = false;
+    for(nodeId: string) {
+      return {
+        toNode: (to: string, event: string, payload: unknown) => {
+          this.sent.push({ to, event });
+          if (!this.drop) setImmediate(() => this.listeners.get(to)?.(event, structuredClone(payload)));
+        },
+        onNodeMessage: (listener: (event: string, payload: unknown) => void) => void this.listeners.set(nodeId, listener),
+      };
+    }
+  }
+
+  /** A router on node `id` whose local commits are recorded (and answered with the next version). */
+  function node(id: string, leases: Leases, link: Link, options: Partial<CommitRoutingOptions> = {}) {
+    const commits: string[] = [];
+    let holds = true;
+    const router = new CommitRouter(
+      {
+        commit: async (fileId) => {
+          commits.push(fileId);
+          return committed(commits.length);
+        },
+        holds: () => holds,
+      },
+      leases.view(id),
+      link.for(id),
+      nodeLinkKey('a shared secret of the test'),
+      { leaseMs: 400, forwardTimeoutMs: 150, ...options },
+    );
+    return { router, commits, setHolds: (h: boolean) => void (holds = h) };
+  }
+
+  const routers: CommitRouter[] = [];
+  afterEach(async () => {
+    await Promise.all(routers.splice(0).map((r) => r.close()));
+  });
+
+  it('the first to commit takes the lease; the other forwards and gets the outcome, marked as already published', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(a.router, b.router);
+    assert.equal((await a.router.submit('f', 'u', sub(1), 's1')).kind, 'committed');
+    const outcome = await b.router.submit('f', 'u', sub(2), 's2');
+    assert.deepEqual(outcome, { ...committed(2), published: true });
+    assert.deepEqual(a.commits, ['f', 'f'], 'both committed on a');
+    assert.deepEqual(b.commits, []);
+  });
+
+  it('the holder renews its lease at half time while it commits; a node that stops committing loses it', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(a.router, b.router);
+    await a.router.submit('f', 'u', sub(1), 's');
+    const first = leases.holders.get('f')?.until as number;
+    // Before half time a commit does not touch Redis; after it, it renews (in the background).
+    await new Promise((r) => setTimeout(r, 100));
+    const claims = leases.claims;
+    await a.router.submit('f', 'u', sub(2), 's');
+    assert.equal(leases.claims, claims, 'no claim before half time');
+    await new Promise((r) => setTimeout(r, 150));
+    await a.router.submit('f', 'u', sub(3), 's');
+    await new Promise((r) => setImmediate(r));
+    assert.ok((leases.holders.get('f')?.until as number) >= first + 200, 'renewed past half time');
+    // a stops committing: its lease runs out and b takes the file.
+    await new Promise((r) => setTimeout(r, 500));
+    await b.router.submit('f', 'u', sub(9), 's');
+    assert.equal(leases.holders.get('f')?.node, 'b');
+    assert.equal(b.commits.length, 1);
+  });
+
+  it('Redis unreachable: every submission is committed where it arrived, nothing is forwarded', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(a.router, b.router);
+    await a.router.submit('f', 'u', sub(1), 's');
+    leases.down = true;
+    await b.router.submit('f', 'u', sub(2), 's'); // knows a holds f, but Redis is down
+    await b.router.submit('g', 'u', sub(3), 's'); // cannot claim g
+    assert.deepEqual(b.commits, ['f', 'g']);
+    assert.equal(link.sent.filter((m) => m.event === 'submit:forward').length, 0);
+  });
+
+  it('a forward signed with another key is dropped: the forwarding node times out and commits locally', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    routers.push(a.router);
+    // b signs with another key, as a node of another deployment (or a forger) would: a drops it.
+    const b = new CommitRouter(
+      { commit: async () => committed(99), holds: () => true },
+      leases.view('b'),
+      link.for('b'),
+      nodeLinkKey('another secret'),
+      { leaseMs: 400, forwardTimeoutMs: 150 },
+    );
+    routers.push(b);
+    await a.router.submit('f', 'u', sub(1), 's');
+    const started = Date.now();
+    assert.deepEqual(await b.submit('f', 'u', sub(2), 's'), committed(99));
+    assert.ok(Date.now() - started >= 140, 'waited for the timeout');
+    assert.deepEqual(a.commits, ['f'], 'a refused the forward it could not verify');
+  });
+
+  it('a holder without readers of the file redirects: the asking node takes the lease and commits', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(a.router, b.router);
+    await a.router.submit('f', 'u', sub(1), 's');
+    // a has no reader of f any more: it releases and redirects; b claims and commits.
+    a.setHolds(false);
+    assert.deepEqual(await b.router.submit('f', 'u', sub(2), 's'), committed(1));
+    assert.equal(leases.holders.get('f')?.node, 'b');
+    assert.equal(link.sent.filter((m) => m.event === 'submit:forward').length, 1);
+  });
+
+  it('closing releases only this node’s leases and tells the peers that forwarded to it', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(b.router);
+    await a.router.submit('f', 'u', sub(1), 's');
+    await b.router.submit('g', 'u', sub(2), 's');
+    await b.router.submit('f', 'u', sub(3), 's'); // forwarded: b is a's peer now
+    await a.router.close();
+    assert.equal(leases.holders.has('f'), false);
+    assert.equal(leases.holders.get('g')?.node, 'b');
+    assert.deepEqual(link.sent.filter((m) => m.event === 'sequencer:released'), [{ to: 'b', event: 'sequencer:released' }]);
+    await new Promise((r) => setImmediate(r));
+    const before = link.sent.length;
+    await b.router.submit('f', 'u', sub(4), 's');
+    assert.equal(link.sent.length, before, 'b no longer forwards f');
+    assert.equal(leases.holders.get('f')?.node, 'b');
   });
 });
