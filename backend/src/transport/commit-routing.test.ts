@@ -215,6 +215,10 @@ describe('commit routing: the router on its own', function () {
         onNodeMessage: (listener: (event: string, payload: unknown) => void) => void this.listeners.set(nodeId, listener),
       };
     }
+    /** Delivers a message that no router sent (a forger on Redis). */
+    inject(to: string, event: string, payload: unknown): void {
+      this.listeners.get(to)?.(event, payload);
+    }
   }
 
   /** A router on node `id` whose local commits are recorded (and answered with the next version). */
@@ -326,6 +330,22 @@ describe('commit routing: the router on its own', function () {
     assert.deepEqual(await b.router.submit('f', 'u', sub(2), 's'), committed(1));
     assert.equal(leases.holders.get('f')?.node, 'b');
     assert.equal(link.sent.filter((m) => m.event === 'submit:forward').length, 1);
+  });
+
+  it('a release notice that does not verify is ignored: the node keeps what it knew of the holder', async () => {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(a.router, b.router);
+    await a.router.submit('f', 'u', sub(1), 's');
+    await b.router.submit('f', 'u', sub(2), 's');
+    const claims = leases.claims;
+    link.inject('b', 'sequencer:released', { node: 'a', mac: 'forged' });
+    await b.router.submit('f', 'u', sub(3), 's');
+    assert.equal(leases.claims, claims, 'b did not forget what it knew (it would have asked Redis again)');
+    assert.equal(link.sent.filter((m) => m.event === 'submit:forward').length, 2, 'both of b’s submissions forwarded');
+    assert.deepEqual(b.commits, []);
   });
 
   it('closing releases only this node’s leases and tells the peers that forwarded to it', async () => {

@@ -21,9 +21,9 @@
  * A lease is taken by the first node to commit a file, so a room whose readers all connect to one
  * node (sticky balancing) is sequenced there and never forwards.
  *
- * Forwards and answers are signed (HMAC-SHA256 under a key every node derives from the shared
- * JWT secret): a forward commits an op as the user it names, so a party that can publish on Redis
- * but does not have the secret must not be able to forge one (docs/threat-model.md).
+ * Forwards, answers and release notices are signed (HMAC-SHA256 under a key every node derives
+ * from the shared JWT secret): a forward commits an op as the user it names, so a party that can
+ * publish on Redis but does not have the secret must not be able to forge one (docs/threat-model.md).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, type Submission } from '@collab/protocol';
@@ -166,7 +166,7 @@ export class CommitRouter {
     link.onNodeMessage((event, payload) => {
       if (event === FORWARD) void this.serve(payload as ForwardMessage);
       else if (event === ANSWER) this.answered(payload as AnswerMessage);
-      else if (event === RELEASED) this.forget((payload as { node?: unknown } | undefined)?.node);
+      else if (event === RELEASED) this.released(payload as { node?: unknown; mac?: unknown } | undefined);
     });
     // Forget what expired, so that the map does not grow with every file ever committed.
     this.sweeper = setInterval(() => {
@@ -200,7 +200,8 @@ export class CommitRouter {
     this.sequencers.clear();
     await Promise.all(mine.map((fileId) => this.leases?.releaseFile(fileId).catch(() => undefined)));
     // After the releases (same Redis connection, so they are done when the notice arrives).
-    for (const peer of this.peers.keys()) this.link.toNode(peer, RELEASED, { node: this.leases?.nodeId });
+    const self = (this.leases as SequencerLeases).nodeId;
+    for (const peer of this.peers.keys()) this.link.toNode(peer, RELEASED, { node: self, mac: this.mac(releasedFields(peer, self)) });
   }
 
   private mac(fields: string): string {
@@ -214,9 +215,10 @@ export class CommitRouter {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  /** A node stopped sequencing: forget every file this node learned it sequences. */
-  private forget(node: unknown): void {
-    if (typeof node !== 'string') return;
+  /** A node stopped sequencing (signed notice): forget every file this node learned it sequences. */
+  private released(message: { node?: unknown; mac?: unknown } | undefined): void {
+    const node = message?.node;
+    if (typeof node !== 'string' || !this.verify(releasedFields((this.leases as SequencerLeases).nodeId, node), message?.mac)) return;
     for (const [fileId, s] of this.sequencers) if (s.node === node) this.sequencers.delete(fileId);
   }
 
@@ -347,6 +349,11 @@ export class CommitRouter {
 /** The signed fields of a forward to `to` (fixed order). */
 function forwardFields(to: string, m: Omit<ForwardMessage, 'mac'>): string {
   return JSON.stringify(['forward', to, m.id, m.from, m.fileId, m.userId, m.sub.clientId, m.sub.seq, m.sub.baseVersion, m.sub.op, m.except]);
+}
+
+/** The signed fields of `node`'s notice to `to` that it stopped sequencing. */
+function releasedFields(to: string, node: string): string {
+  return JSON.stringify(['released', to, node]);
 }
 
 /** The signed fields of an answer to node `to`'s forward `id`. */
