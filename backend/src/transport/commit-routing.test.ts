@@ -246,6 +246,16 @@ describe('commit routing: the router on its own', function () {
     await Promise.all(routers.splice(0).map((r) => r.close()));
   });
 
+  it('without leases (a node alone) every submission is committed here, and closing is a no-op', async () => {
+    const link = new Link();
+    const commits: string[] = [];
+    const router = new CommitRouter({ commit: async (f) => (commits.push(f), committed(commits.length)), holds: () => true }, undefined, link.for('solo'), undefined);
+    assert.deepEqual(await router.submit('f', 'u', sub(1), 's'), committed(1));
+    await router.close();
+    await router.close();
+    assert.deepEqual(link.sent, []);
+  });
+
   it('the first to commit takes the lease; the other forwards and gets the outcome, marked as already published', async () => {
     const leases = new Leases();
     const link = new Link();

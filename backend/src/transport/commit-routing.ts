@@ -196,11 +196,13 @@ export class CommitRouter {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.sweeper);
+    const leases = this.leases;
+    if (!leases) return; // a node alone holds no leases and has no peers
     const mine = [...this.sequencers].filter(([, s]) => s.leased).map(([fileId]) => fileId);
     this.sequencers.clear();
-    await Promise.all(mine.map((fileId) => this.leases?.releaseFile(fileId).catch(() => undefined)));
+    await Promise.all(mine.map((fileId) => leases.releaseFile(fileId).catch(() => undefined)));
     // After the releases (same Redis connection, so they are done when the notice arrives).
-    const self = (this.leases as SequencerLeases).nodeId;
+    const self = leases.nodeId;
     for (const peer of this.peers.keys()) this.link.toNode(peer, RELEASED, { node: self, mac: this.mac(releasedFields(peer, self)) });
   }
 
