@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { Redis } from 'ioredis';
 import * as msgpack from 'notepack.io';
-import { Cluster } from '../test-support/cluster';
+import { Cluster, type NodeOptions } from '../test-support/cluster';
 import { withServices } from '../test-support/convergence';
 import type { TestUser } from '../test-support/test-app';
 import { assertGaplessLog, assertOk, openRaw, opRows, waitUntil, type OpenedRaw } from '../test-support/sockets';
@@ -33,6 +33,15 @@ describe('commit routing: each file sequenced on one node', function () {
 
   const submit = (s: OpenedRaw, roomId: string, fileId: string, seq: number, baseVersion: number, op: unknown[]) =>
     s.request('op:submit', { roomId, fileId, clientId: s.clientId, seq, baseVersion, op }, 10_000);
+
+  /** Two nodes with `options`, the file open on node 0 (`a`) and node 1 (`b`), and `a`'s first op committed, so node 0 holds the lease. */
+  async function leaseOnNodeZero(options: NodeOptions[] = [{}, {}]) {
+    cluster = await Cluster.start(services().pg, services().redisUrl, options);
+    const { roomId, fileId, sockets, users } = await setUp([0, 1]);
+    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    return { roomId, fileId, a, b, users };
+  }
 
   const forwards = async (app: App, end: string): Promise<number> => (await app.metrics.commitsForwarded.get()).values.find((v) => v.labels['end'] === end)?.value ?? 0;
 
@@ -66,10 +75,7 @@ describe('commit routing: each file sequenced on one node', function () {
 
   it('a sequencing node that never answers (crashed, cut off): the submission is committed on its own node after the forward timeout, and the file stays there', async function () {
     this.timeout(30_000);
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { ignoreForwards: true } }, { routing: { forwardTimeoutMs: 300 } }]);
-    const { roomId, fileId, sockets } = await setUp([0, 1]);
-    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
-    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const { roomId, fileId, a, b } = await leaseOnNodeZero([{ faults: { ignoreForwards: true } }, { routing: { forwardTimeoutMs: 300 } }]);
     const started = Date.now();
     assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
     assert.ok(Date.now() - started >= 250, 'waited for the forward timeout');
@@ -80,15 +86,13 @@ describe('commit routing: each file sequenced on one node', function () {
     assert.ok(Date.now() - again < 250, `the second submission was not forwarded (${Date.now() - again} ms)`);
     assert.equal(await forwards(cluster.node(1).app, 'timed_out'), 1);
     assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 3);
-    for (const s of sockets) s.close();
+    a.close();
+    b.close();
   });
 
   it('the answer is lost after the sequencer committed: the fallback commit finds (clientId, seq) in the log and acknowledges the original version, once', async function () {
     this.timeout(30_000);
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{ faults: { dropForwardAnswers: true } }, { routing: { forwardTimeoutMs: 300 } }]);
-    const { roomId, fileId, sockets } = await setUp([0, 1]);
-    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
-    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const { roomId, fileId, a, b } = await leaseOnNodeZero([{ faults: { dropForwardAnswers: true } }, { routing: { forwardTimeoutMs: 300 } }]);
     // Node 0 commits it as version 2 and its answer is lost; node 1 commits it itself after 300 ms.
     assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: true });
     const rows = await opRows(cluster.node(1).app.database.knex, fileId);
@@ -100,15 +104,13 @@ describe('commit routing: each file sequenced on one node', function () {
       ],
       'the op is in the log exactly once',
     );
-    for (const s of sockets) s.close();
+    a.close();
+    b.close();
   });
 
   it('a sequencer whose readers all left gives the lease up when asked, and the asking node sequences the file', async function () {
     this.timeout(30_000);
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
-    const { roomId, fileId, sockets } = await setUp([0, 1]);
-    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
-    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const { roomId, fileId, a, b } = await leaseOnNodeZero();
     const node1 = cluster.node(1).app.fanout?.nodeId;
     assertOk(await a.request('file:close', { roomId, fileId }));
     assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
@@ -117,15 +119,13 @@ describe('commit routing: each file sequenced on one node', function () {
     assertOk(await submit(b, roomId, fileId, 2, 2, [5, 'C']));
     assert.equal(await forwards(cluster.node(1).app, 'answered'), 0);
     assert.equal(await assertGaplessLog(cluster.node(1).app.database.knex, fileId), 3);
-    for (const s of sockets) s.close();
+    a.close();
+    b.close();
   });
 
   it('a sequencing node that shuts down releases its leases and tells the nodes it served: the other node takes the file at once, its clients stay connected', async function () {
     this.timeout(30_000);
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
-    const { roomId, fileId, sockets } = await setUp([0, 1]);
-    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
-    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
+    const { roomId, fileId, a, b } = await leaseOnNodeZero();
     assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B']));
     assert.equal(await forwards(cluster.node(1).app, 'answered'), 1, 'node 1 forwarded to node 0');
     await cluster.node(0).stop();
@@ -144,11 +144,8 @@ describe('commit routing: each file sequenced on one node', function () {
 
   it('a forward forged on Redis without the shared secret commits nothing (a real one differs only by its signature)', async function () {
     this.timeout(30_000);
-    cluster = await Cluster.start(services().pg, services().redisUrl, [{}, {}]);
-    const { roomId, fileId, sockets, users } = await setUp([0, 1]);
-    const [a, b] = sockets as [OpenedRaw, OpenedRaw];
+    const { roomId, fileId, a, b, users } = await leaseOnNodeZero();
     const editor = users[1];
-    assertOk(await submit(a, roomId, fileId, 1, 0, ['A', 3]));
     const node0 = cluster.node(0).app.fanout?.nodeId as string;
     // What node 1 would send to forward b's op, signed with a wrong key, as an attacker on Redis would.
     const forged = { id: 1, from: 'f'.repeat(32), fileId, userId: editor.id, sub: { clientId: b.clientId, seq: 1, baseVersion: 1, op: [4, 'EVIL'] }, except: 'x', mac: 'A'.repeat(43) };
@@ -163,7 +160,8 @@ describe('commit routing: each file sequenced on one node', function () {
     assert.equal(await assertGaplessLog(cluster.node(0).app.database.knex, fileId), 1, 'nothing was committed');
     // The real forward of the same op goes through.
     assert.deepEqual(assertOk(await submit(b, roomId, fileId, 1, 1, [4, 'B'])), { ok: true, version: 2, duplicate: false });
-    for (const s of sockets) s.close();
+    a.close();
+    b.close();
   });
 });
 
@@ -241,6 +239,16 @@ describe('commit routing: the router on its own', function () {
     return { router, commits, setHolds: (h: boolean) => void (holds = h) };
   }
 
+  /** Routers on nodes a and b over one lease table and one link, closed after the test. */
+  function pair() {
+    const leases = new Leases();
+    const link = new Link();
+    const a = node('a', leases, link);
+    const b = node('b', leases, link);
+    routers.push(a.router, b.router);
+    return { leases, link, a, b };
+  }
+
   const routers: CommitRouter[] = [];
   afterEach(async () => {
     await Promise.all(routers.splice(0).map((r) => r.close()));
@@ -257,11 +265,7 @@ describe('commit routing: the router on its own', function () {
   });
 
   it('the first to commit takes the lease; the other forwards and gets the outcome, marked as already published', async () => {
-    const leases = new Leases();
-    const link = new Link();
-    const a = node('a', leases, link);
-    const b = node('b', leases, link);
-    routers.push(a.router, b.router);
+    const { a, b } = pair();
     assert.equal((await a.router.submit('f', 'u', sub(1), 's1')).kind, 'committed');
     const outcome = await b.router.submit('f', 'u', sub(2), 's2');
     assert.deepEqual(outcome, { ...committed(2), published: true });
@@ -270,11 +274,7 @@ describe('commit routing: the router on its own', function () {
   });
 
   it('the holder renews its lease at half time while it commits; a node that stops committing loses it', async () => {
-    const leases = new Leases();
-    const link = new Link();
-    const a = node('a', leases, link);
-    const b = node('b', leases, link);
-    routers.push(a.router, b.router);
+    const { leases, a, b } = pair();
     await a.router.submit('f', 'u', sub(1), 's');
     const first = leases.holders.get('f')?.until as number;
     // Before half time a commit does not touch Redis; after it, it renews (in the background).
@@ -294,11 +294,7 @@ describe('commit routing: the router on its own', function () {
   });
 
   it('Redis unreachable: every submission is committed where it arrived, nothing is forwarded', async () => {
-    const leases = new Leases();
-    const link = new Link();
-    const a = node('a', leases, link);
-    const b = node('b', leases, link);
-    routers.push(a.router, b.router);
+    const { leases, link, a, b } = pair();
     await a.router.submit('f', 'u', sub(1), 's');
     leases.down = true;
     await b.router.submit('f', 'u', sub(2), 's'); // knows a holds f, but Redis is down
@@ -329,11 +325,7 @@ describe('commit routing: the router on its own', function () {
   });
 
   it('a holder without readers of the file redirects: the asking node takes the lease and commits', async () => {
-    const leases = new Leases();
-    const link = new Link();
-    const a = node('a', leases, link);
-    const b = node('b', leases, link);
-    routers.push(a.router, b.router);
+    const { leases, link, a, b } = pair();
     await a.router.submit('f', 'u', sub(1), 's');
     // a has no reader of f any more: it releases and redirects; b claims and commits.
     a.setHolds(false);
@@ -343,11 +335,7 @@ describe('commit routing: the router on its own', function () {
   });
 
   it('a release notice that does not verify is ignored: the node keeps what it knew of the holder', async () => {
-    const leases = new Leases();
-    const link = new Link();
-    const a = node('a', leases, link);
-    const b = node('b', leases, link);
-    routers.push(a.router, b.router);
+    const { leases, link, a, b } = pair();
     await a.router.submit('f', 'u', sub(1), 's');
     await b.router.submit('f', 'u', sub(2), 's');
     const claims = leases.claims;

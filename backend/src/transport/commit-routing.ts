@@ -149,6 +149,8 @@ export class CommitRouter {
   private nextId = 1;
   private closing = false;
   private readonly sweeper: NodeJS.Timeout | undefined;
+  /** This node's id ('' without leases, where nothing is ever forwarded). */
+  private readonly self: string;
 
   constructor(
     private readonly local: LocalCommits,
@@ -161,6 +163,7 @@ export class CommitRouter {
     private readonly faults: CommitRoutingFaults = {},
   ) {
     this.options = { ...DEFAULT_COMMIT_ROUTING_OPTIONS, ...options };
+    this.self = leases?.nodeId ?? '';
     if (!leases) return;
     if (!linkKey) throw new Error('commit routing needs a node link key');
     link.onNodeMessage((event, payload) => {
@@ -179,12 +182,9 @@ export class CommitRouter {
   }
 
   /** Commits a submission on its file's sequencing node; resolves once its op went out to the readers. */
-  async submit(fileId: string, userId: string, sub: Submission, except: string): Promise<SubmitOutcome> {
+  submit(fileId: string, userId: string, sub: Submission, except: string): Promise<SubmitOutcome> {
     if (!this.leases) return this.local.commit(fileId, userId, sub, except);
-    const node = await this.sequencerOf(fileId);
-    // While Redis is down a forward would only wait for its timeout: commit here at once.
-    if (node === this.leases.nodeId || !this.leases.ready()) return this.local.commit(fileId, userId, sub, except);
-    return this.forward(node, { fileId, userId, sub, except, redirects: 0 });
+    return this.route({ fileId, userId, sub, except, redirects: 0 });
   }
 
   /**
@@ -202,8 +202,23 @@ export class CommitRouter {
     this.sequencers.clear();
     await Promise.all(mine.map((fileId) => leases.releaseFile(fileId).catch(() => undefined)));
     // After the releases (same Redis connection, so they are done when the notice arrives).
-    const self = leases.nodeId;
-    for (const peer of this.peers.keys()) this.link.toNode(peer, RELEASED, { node: self, mac: this.mac(releasedFields(peer, self)) });
+    for (const peer of this.peers.keys()) this.link.toNode(peer, RELEASED, { node: this.self, mac: this.mac(releasedFields(peer, this.self)) });
+  }
+
+  /**
+   * Commits here when this node sequences the file, when Redis is down (a forward would only wait
+   * for its timeout) or after `MAX_REDIRECTS` redirects; otherwise forwards to the sequencing node.
+   */
+  private async route(w: Omit<Waiting, 'resolve' | 'timer'>): Promise<SubmitOutcome> {
+    const leases = this.leases as SequencerLeases;
+    const node = w.redirects <= MAX_REDIRECTS ? await this.sequencerOf(w.fileId) : this.self;
+    if (node === this.self || !leases.ready()) return this.local.commit(w.fileId, w.userId, w.sub, w.except);
+    return this.forward(node, w);
+  }
+
+  /** Remembers that this node commits `fileId` itself, without a lease, for `ms`. */
+  private sequenceHere(fileId: string, ms: number): void {
+    this.sequencers.set(fileId, { node: this.self, until: Date.now() + ms, leased: false, renewAt: Infinity });
   }
 
   private mac(fields: string): string {
@@ -220,7 +235,7 @@ export class CommitRouter {
   /** A node stopped sequencing (signed notice): forget every file this node learned it sequences. */
   private released(message: { node?: unknown; mac?: unknown } | undefined): void {
     const node = message?.node;
-    if (typeof node !== 'string' || !this.verify(releasedFields((this.leases as SequencerLeases).nodeId, node), message?.mac)) return;
+    if (typeof node !== 'string' || !this.verify(releasedFields(this.self, node), message?.mac)) return;
     for (const [fileId, s] of this.sequencers) if (s.node === node) this.sequencers.delete(fileId);
   }
 
@@ -239,15 +254,13 @@ export class CommitRouter {
   private claim(fileId: string): Promise<string> {
     const running = this.claims.get(fileId);
     if (running) return running;
-    const leases = this.leases as SequencerLeases;
-    const self = leases.nodeId;
     const { leaseMs } = this.options;
-    const claim = leases
+    const claim = (this.leases as SequencerLeases)
       .claimFile(fileId, leaseMs)
       .then(
         (lease) => {
           const now = Date.now();
-          const mine = lease.owner === self;
+          const mine = lease.owner === this.self;
           // Our own lease is trusted a little less than it runs (clocks, the round trip); another
           // node's is asked again within half a lease, so a released one is noticed soon.
           const until = now + (mine ? leaseMs * 0.8 : Math.min(lease.remainingMs, leaseMs / 2));
@@ -257,8 +270,8 @@ export class CommitRouter {
         () => {
           // Redis unreachable: nobody can be asked, so commit here (PostgreSQL still decides), and
           // ask again in a second.
-          this.sequencers.set(fileId, { node: self, until: Date.now() + 1000, leased: false, renewAt: Infinity });
-          return self;
+          this.sequenceHere(fileId, 1000);
+          return this.self;
         },
       )
       .finally(() => this.claims.delete(fileId));
@@ -268,18 +281,17 @@ export class CommitRouter {
 
   /** Sends a submission to the node that sequences its file and waits for the answer. */
   private forward(node: string, w: Omit<Waiting, 'resolve' | 'timer'>): Promise<SubmitOutcome> {
-    const self = (this.leases as SequencerLeases).nodeId;
     return new Promise<SubmitOutcome>((resolve) => {
       const id = this.nextId++;
       const timer = setTimeout(() => {
         if (!this.waiting.delete(id)) return;
         this.hooks.onForward?.('timed_out');
         // The holder is gone or stuck: sequence this file here until its lease would have run out.
-        this.sequencers.set(w.fileId, { node: self, until: Date.now() + this.options.leaseMs, leased: false, renewAt: Infinity });
+        this.sequenceHere(w.fileId, this.options.leaseMs);
         resolve(this.local.commit(w.fileId, w.userId, w.sub, w.except));
       }, this.options.forwardTimeoutMs);
       this.waiting.set(id, { ...w, resolve, timer });
-      const unsigned = { id, from: self, fileId: w.fileId, userId: w.userId, sub: w.sub, except: w.except };
+      const unsigned = { id, from: this.self, fileId: w.fileId, userId: w.userId, sub: w.sub, except: w.except };
       const message: ForwardMessage = { ...unsigned, mac: this.mac(forwardFields(node, unsigned)) };
       this.link.toNode(node, FORWARD, message);
     });
@@ -290,7 +302,7 @@ export class CommitRouter {
     const w = typeof message?.id === 'number' ? this.waiting.get(message.id) : undefined;
     if (!w || !message.outcome || typeof message.outcome.kind !== 'string') return;
     // Signed for this node and this id (node ids are random per process: no replay across restarts).
-    if (!this.verify(answerFields((this.leases as SequencerLeases).nodeId, message.id, message.outcome), message.mac)) return;
+    if (!this.verify(answerFields(this.self, message.id, message.outcome), message.mac)) return;
     this.waiting.delete(message.id);
     clearTimeout(w.timer);
     if (message.outcome.kind !== 'redirect') {
@@ -303,20 +315,14 @@ export class CommitRouter {
     // The node gave the lease up: ask again (and most likely take it).
     const known = this.sequencers.get(w.fileId);
     if (known && !known.leased) this.sequencers.delete(w.fileId);
-    const again = async (): Promise<SubmitOutcome> => {
-      const node = w.redirects < MAX_REDIRECTS ? await this.sequencerOf(w.fileId) : (this.leases as SequencerLeases).nodeId;
-      if (node === (this.leases as SequencerLeases).nodeId) return this.local.commit(w.fileId, w.userId, w.sub, w.except);
-      return this.forward(node, { fileId: w.fileId, userId: w.userId, sub: w.sub, except: w.except, redirects: w.redirects + 1 });
-    };
-    w.resolve(again());
+    w.resolve(this.route({ fileId: w.fileId, userId: w.userId, sub: w.sub, except: w.except, redirects: w.redirects + 1 }));
   }
 
   /** A submission another node forwarded here: commit it if this node (still) sequences the file. */
   private async serve(message: ForwardMessage): Promise<void> {
     if (!isForward(message) || this.faults.ignoreForwards) return;
-    const self = (this.leases as SequencerLeases).nodeId;
     // Forged (no shared secret) or meant for another node: dropped; the sender, if real, times out.
-    if (!this.verify(forwardFields(self, message), message.mac)) return;
+    if (!this.verify(forwardFields(this.self, message), message.mac)) return;
     this.peers.set(message.from, Date.now());
     const answer = (outcome: AnswerMessage['outcome']): void => {
       const mac = this.mac(answerFields(message.from, message.id, outcome));
@@ -334,7 +340,7 @@ export class CommitRouter {
     }
     // Renews the lease at half time, or claims it again if it ran out meanwhile. Forwards of one
     // file are served in arrival order: each awaits the same (or no) claim before committing.
-    if ((await this.sequencerOf(message.fileId)) !== self) {
+    if ((await this.sequencerOf(message.fileId)) !== this.self) {
       answer({ kind: 'redirect' });
       return;
     }

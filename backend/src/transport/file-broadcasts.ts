@@ -61,11 +61,6 @@ export class FileBroadcasts {
     });
   }
 
-  /** True when other nodes can be reached (a relay is configured). */
-  get crossNode(): boolean {
-    return this.relay !== undefined;
-  }
-
   /** Calls `listener` with every message other nodes address to this node (`toNode`). */
   onNodeMessage(listener: NodeMessageListener): void {
     this.nodeListener = listener;
