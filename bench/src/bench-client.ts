@@ -38,9 +38,9 @@ export class BenchClient {
     });
   }
 
-  /** Connects with `token` (WebSocket transport, reconnecting with back-off). */
-  static async connect(url: string, token: string, index: number, timeoutMs = 30_000): Promise<BenchClient> {
-    const connection = await CollabConnection.connect({ url, token: () => token, timeoutMs, reconnectionDelay: 250, reconnectionDelayMax: 2000 });
+  /** Connects with `token` (WebSocket transport, reconnecting with back-off), for room `affinity` if given. */
+  static async connect(url: string, token: string, index: number, timeoutMs = 30_000, affinity?: string): Promise<BenchClient> {
+    const connection = await CollabConnection.connect({ url, token: () => token, timeoutMs, reconnectionDelay: 250, reconnectionDelayMax: 2000, ...(affinity === undefined ? {} : { affinity }) });
     return new BenchClient(connection, index);
   }
 

@@ -15,18 +15,22 @@ import { runIdle } from './scenarios/idle';
 import { runJoinStorm } from './scenarios/join-storm';
 import { runTyping } from './scenarios/typing';
 import type { DbKind, SynchronousCommit } from './servers';
+import type { Placement } from './world';
 
 const USAGE = `usage: npm run bench -- <scenario> [options]
 
 scenarios:
   typing       C clients × R keystrokes/s over F files     --clients 200 --files 50 --rate 5 --duration 30 --warmup 3
-  two-nodes    typing with clients spread over 2 nodes (Redis fan-out, one PostgreSQL)
+  two-nodes    typing over 2 nodes (Redis fan-out, one PostgreSQL), clients placed by --placement
   hot-file     N clients on one file, one op in flight each --clients 2,10,50 --duration 10 --warmup 2
   idle         idle joined sockets on one node, RSS/socket --sockets 10000 --users 100 --sockets-per-room 10 --hold 10
   join-storm   N clients join one room within a few s     --clients 500 --spread 3
   --threads N  (typing, two-nodes, hot-file) run the clients in N worker threads, client i in thread
                i mod N (default 1: all in the main thread, as before)
   --cursors    (typing, two-nodes) each keystroke also sends the caret (cursor:update), as an editor does
+  --placement room|spread  (typing, two-nodes with several nodes) room (default): each room's clients on
+               one node, as the shipped nginx balances; spread: a file's clients alternate nodes, so
+               every commit crosses nodes (round robin, failover). Also nginx's method (--via-balancer)
   profile <file.cpuprofile>   summarise a CPU profile (self/inclusive time by function and package)
 
 servers (default: spawn one node on a fresh embedded PGlite database):
@@ -72,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const urls = args.all('url');
   const nodes = args.num('nodes', twoNodes ? 2 : 1);
+  const placement = args.str('placement', 'room');
+  if (placement !== 'room' && placement !== 'spread') throw new Error('--placement must be room or spread');
   const envOptions: EnvOptions = {
     urls,
     nodes,
@@ -81,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
     ...(profileDir ? { profileDir: path.resolve(profileDir) } : {}),
     nodeFlags: args.all('node-flag'),
     viaBalancer: args.flag('via-balancer'),
+    placement,
     fsyncWatch: !args.flag('no-fsync-watch'),
     // The idle scenario forces a full GC through the inspector before it reads memory.
     inspect: scenario === 'idle' && urls.length === 0 && nodes === 1,
@@ -154,6 +161,7 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
         seed,
         threads: threadsOption(args),
         cursors: args.flag('cursors'),
+        placement: args.str('placement', 'room') as Placement,
       };
       return async (env) => [await runTyping(env, o, log)];
     }

@@ -6,11 +6,11 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { waitForConvergence, type ClientCheck, type ConvergenceResult } from './convergence';
-import { NEED_TWO, NO_FANOUT, type Fleet, type StopFigures } from './fleet';
+import type { Fleet, StopFigures } from './fleet';
 import type { LoadSpec } from './scenarios/load';
 import { LatencyMerge } from './thread-merge';
 import type { CheckReply, ConnectReply, ReportReply, StopReply, WorkerCommand, WorkerInit, WorkerMessage } from './worker-messages';
-import { nodeOf, round1, setupWorld, type WorldSpec } from './world';
+import { round1, setupWorld, type WorldSetup, type WorldSpec } from './world';
 
 type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
 
@@ -55,9 +55,9 @@ class ClientThread {
 export class ThreadFleet implements Fleet {
   private constructor(
     readonly results: LatencyMerge,
-    private readonly spec: WorldSpec,
     private readonly threads: ClientThread[],
     readonly setupSeconds: { users: number; rooms: number; connect: number },
+    readonly setup: WorldSetup,
   ) {}
 
   /** Sets up the world over REST here, then connects the clients in `n` worker threads. */
@@ -80,22 +80,7 @@ export class ThreadFleet implements Fleet {
     }
     const tConnect = (performance.now() - t) / 1000;
     log(`  connected ${spec.clients} clients (joined, file open) in ${n} threads in ${tConnect.toFixed(1)} s`);
-    return new ThreadFleet(merge, spec, threads, { ...setup.seconds, connect: round1(tConnect) });
-  }
-
-  /** The client-thread loop of client 0 types; the first client of its file on another node must apply it. */
-  async probeCrossNode(): Promise<void> {
-    let b = -1;
-    for (let c = this.spec.files; c < this.spec.clients; c += this.spec.files) {
-      if (nodeOf(this.spec, c) !== nodeOf(this.spec, 0)) {
-        b = c;
-        break;
-      }
-    }
-    if (b < 0) throw new Error(NEED_TWO);
-    const target = (await this.thread(b).call<number>({ cmd: 'version', client: b })) + 1;
-    await this.thread(0).call({ cmd: 'type', client: 0 });
-    if (!(await this.thread(b).call<boolean>({ cmd: 'wait-version', client: b, target, timeoutMs: 3000 }))) throw new Error(NO_FANOUT);
+    return new ThreadFleet(merge, threads, { ...setup.seconds, connect: round1(tConnect) }, setup);
   }
 
   /** Starts the load in every thread. */
@@ -133,10 +118,6 @@ export class ThreadFleet implements Fleet {
   async close(): Promise<void> {
     await Promise.allSettled(this.threads.map((th) => th.call({ cmd: 'close' })));
     await Promise.all(this.threads.map((th) => th.worker.terminate()));
-  }
-
-  private thread(client: number): ClientThread {
-    return this.threads[client % this.threads.length] as ClientThread;
   }
 
   private all<T>(command: Command): Promise<T[]> {

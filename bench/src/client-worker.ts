@@ -29,11 +29,6 @@ const flush = (): void => {
   if (b) post({ kind: 'batch', batch: b });
 };
 const disconnects = (): number => clients.reduce((n, c) => n + (c ? c.disconnects : 0), 0);
-const docOf = (client: number): BenchDoc => {
-  const d = docs[client];
-  if (!d) throw new Error(`client ${client} does not live in this thread`);
-  return d;
-};
 
 /** Runs one command; resolves with its reply value. */
 async function handle(m: WorkerCommand): Promise<unknown> {
@@ -67,17 +62,6 @@ async function handle(m: WorkerCommand): Promise<unknown> {
       loop.stop();
       for (const c of clients) if (c) c.close();
       return null;
-    case 'version':
-      return docOf(m.client).state.version;
-    case 'type':
-      docOf(m.client).type(0, 'x');
-      return null;
-    case 'wait-version': {
-      const d = docOf(m.client);
-      const deadline = performance.now() + m.timeoutMs;
-      while (d.state.version < m.target && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return d.state.version >= m.target;
-    }
   }
 }
 

@@ -9,7 +9,7 @@ import type { LatencyResults } from './latency';
 import { LatencyTracker } from './latency';
 import type { LoopFigures } from './loop-delay';
 import { startLoad, type Load, type LoadSpec } from './scenarios/load';
-import { buildWorld, nodeOf, type World, type WorldSpec } from './world';
+import { buildWorld, type World, type WorldSetup, type WorldSpec } from './world';
 
 /** What stopping the load reports. */
 export interface StopFigures {
@@ -26,8 +26,8 @@ export interface Fleet {
   /** Latency samples and counts (counts are complete after `finish`). */
   readonly results: LatencyResults;
   readonly setupSeconds: { users: number; rooms: number; connect: number };
-  /** Checks that an op typed on one node reaches a client of the same file on another node. */
-  probeCrossNode(): Promise<void>;
+  /** What the REST setup created (users, rooms, files). */
+  readonly setup: WorldSetup;
   /** Starts the load (before the warm-up). */
   startLoad(): Promise<void>;
   /** Opens the measurement window in every thread. */
@@ -69,19 +69,9 @@ export class LocalFleet implements Fleet {
     return this.world.setupSeconds;
   }
 
-  /** Types on client 0 and waits for the first client of its file on another node to apply it. */
-  async probeCrossNode(): Promise<void> {
-    const world = this.world;
-    const a = world.docs[0];
-    const b = world.docs.find((d, i) => nodeOf(world.spec, i) !== nodeOf(world.spec, 0) && d.fileId === a?.fileId);
-    if (!a || !b) throw new Error(NEED_TWO);
-    const target = b.state.version + 1;
-    a.type(0, 'x');
-    const deadline = performance.now() + 3000;
-    while (b.state.version < target) {
-      if (performance.now() > deadline) throw new Error(NO_FANOUT);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  /** The world's REST setup. */
+  get setup(): WorldSetup {
+    return this.world.setup;
   }
 
   /** Starts the load on every doc. */
@@ -124,8 +114,3 @@ export class LocalFleet implements Fleet {
     return this.world.clients.reduce((n, c) => n + c.disconnects, 0);
   }
 }
-
-/** The error when no client of file 0 lives on another node. */
-export const NEED_TWO = 'two-nodes: need at least two clients per file (clients > files) to check cross-node fan-out';
-/** The error when ops do not cross nodes. */
-export const NO_FANOUT = 'needs REDIS multi-node support (issue #5): an op committed on node 1 did not reach a client on node 2 within 3 s';

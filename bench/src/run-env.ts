@@ -13,6 +13,7 @@ import { FsyncWatch, postgresDisk, probeDisk, type DiskProbeResult, type FsyncSt
 import { counterDeltas, scrapeServers, SERVER_HISTOGRAMS, tailShare, type TailShare } from './server-metrics';
 import { readWal, walDelta, type WalCounters, type WalFigures } from './wal-stats';
 import { existingServers, spawnServers, type DbKind, type Servers, type SynchronousCommit } from './servers';
+import type { Placement } from './world';
 
 /** The pids and their direct children (nginx's master forks the workers that do the work), rescanned every 2 s. */
 function withChildren(parents: readonly number[]): () => number[] {
@@ -45,6 +46,8 @@ export interface EnvOptions {
   readonly serverPid?: number;
   /** Connect sockets through the load balancer instead of straight to the nodes in turn. */
   readonly viaBalancer?: boolean;
+  /** How clients are placed on several nodes; also sets the balancer's method (room: by room, spread: round robin). @default 'room' */
+  readonly placement?: Placement;
   /** synchronous_commit of a spawned scratch PostgreSQL database ('off': diagnostic run). @default 'on' */
   readonly synchronousCommit?: SynchronousCommit;
   /** Pacing of the fdatasync probe run before the scenario (PostgreSQL runs), or false to skip it. */
@@ -149,6 +152,7 @@ export class RunEnv {
             pgAdminUrl: options.pgAdminUrl,
             redisUrl: options.redisUrl,
             synchronousCommit: options.synchronousCommit ?? 'on',
+            balance: options.placement === 'spread' ? 'round-robin' : 'room',
             ...(options.profileDir ? { profileDir: options.profileDir } : {}),
             ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
             ...(options.inspect ? { inspect: true } : {}),

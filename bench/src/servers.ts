@@ -33,6 +33,8 @@ export interface SpawnOptions {
   readonly nodeFlags?: readonly string[];
   /** synchronous_commit of the scratch PostgreSQL database ('off' only for the diagnostic run). @default 'on' */
   readonly synchronousCommit?: SynchronousCommit;
+  /** nginx's balancing of several nodes (matters with `--via-balancer`). @default 'room' */
+  readonly balance?: 'room' | 'round-robin';
   /**
    * Open each spawned node's inspector on a free loopback port (`--inspect=127.0.0.1:0`), so the
    * run can force a full GC before reading memory (one-node runs only). @default false
@@ -196,6 +198,7 @@ async function spawnTopology(options: SpawnOptions): Promise<Servers> {
       logLevel: options.logLevel ?? 'warn',
       // The topology gives its nodes a fixed environment: pass on the tuning the caller set.
       nodeEnv: () => nodeTuningEnv(process.env),
+      balance: options.balance ?? 'room',
       nodeArgs: [...(options.nodeFlags ?? []), ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])],
     });
   } catch (err) {

@@ -24,10 +24,7 @@ export type WorkerCommand =
   | { readonly id: number; readonly cmd: 'stop' }
   | { readonly id: number; readonly cmd: 'check' }
   | { readonly id: number; readonly cmd: 'report' }
-  | { readonly id: number; readonly cmd: 'close' }
-  | { readonly id: number; readonly cmd: 'version'; readonly client: number }
-  | { readonly id: number; readonly cmd: 'type'; readonly client: number }
-  | { readonly id: number; readonly cmd: 'wait-version'; readonly client: number; readonly target: number; readonly timeoutMs: number };
+  | { readonly id: number; readonly cmd: 'close' };
 
 /** The reply to `connect`: clients of each file open in this thread. */
 export interface ConnectReply {

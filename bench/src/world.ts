@@ -5,13 +5,19 @@
  *
  * Layout: client i edits file i mod F; file f lives in room ⌊f / filesPerRoom⌋; client i signs in as
  * user i mod U; a room's owner is the user of its first client, and every other user with a client
- * in the room is invited as an editor. With several server URLs, client i connects to node
- * ⌊i / F⌋ mod N, so the clients of one file alternate between nodes.
+ * in the room is invited as an editor. With several server URLs the placement decides each client's
+ * node: `room` (as the shipped load balancer does, hashing on the room) puts room r on node r mod N,
+ * so a file's clients share a node; `spread` puts client i on node ⌊i / F⌋ mod N, so the clients of
+ * one file alternate between nodes (every commit of a file crosses nodes: the worst case, and what
+ * a round-robin balancer or a failover produces).
  */
 import { Api, pool, type BenchUser } from './api';
 import { BenchClient } from './bench-client';
 import type { BenchDoc } from './bench-doc';
 import type { LatencySink } from './latency';
+
+/** How clients are placed on several nodes (see the header). */
+export type Placement = 'room' | 'spread';
 
 /** The shape of a world. */
 export interface WorldSpec {
@@ -22,8 +28,10 @@ export interface WorldSpec {
   readonly users: number;
   /** Initial content of every file. */
   readonly content: string;
-  /** Server URLs; client i connects to urls[i mod urls.length]. */
+  /** Server URLs; `nodeOf` says which one each client connects to. */
   readonly urls: readonly string[];
+  /** Which node each client connects to when there are several. @default 'spread' */
+  readonly placement?: Placement;
   /** Where HTTP API calls go. @default urls[0] */
   readonly apiUrl?: string;
   /** Prefix of usernames (unique per run). */
@@ -39,6 +47,8 @@ export interface World {
   readonly docs: BenchDoc[];
   /** Seconds spent in each setup phase. */
   readonly setupSeconds: { users: number; rooms: number; connect: number };
+  /** What the REST setup created. */
+  readonly setup: WorldSetup;
 }
 
 /** Signs up `n` users (usernames `<tag>u<i>`), a few at a time (each sign-up costs the server a scrypt hash). */
@@ -46,8 +56,14 @@ export async function signUpUsers(api: Api, tag: string, n: number, concurrency 
   return pool(n, concurrency, (i) => api.register(`${tag}u${i}`));
 }
 
-/** The index of the server URL client `c` connects to: the clients of one file alternate between nodes. */
-export function nodeOf(spec: Pick<WorldSpec, 'files' | 'urls'>, c: number): number {
+/** The room of client `c`'s file. */
+export function roomOf(spec: Pick<WorldSpec, 'files' | 'filesPerRoom'>, c: number): number {
+  return Math.floor((c % spec.files) / spec.filesPerRoom);
+}
+
+/** The index of the server URL client `c` connects to, by the spec's placement. */
+export function nodeOf(spec: Pick<WorldSpec, 'files' | 'filesPerRoom' | 'urls' | 'placement'>, c: number): number {
+  if (spec.placement === 'room') return roomOf(spec, c) % spec.urls.length;
   return Math.floor(c / spec.files) % spec.urls.length;
 }
 
@@ -75,7 +91,7 @@ export async function setupWorld(spec: WorldSpec, log: (line: string) => void): 
   const members: Set<number>[] = Array.from({ length: roomCount }, () => new Set<number>());
   const owner: number[] = new Array<number>(roomCount).fill(-1);
   for (let c = 0; c < spec.clients; c++) {
-    const room = Math.floor((c % spec.files) / spec.filesPerRoom);
+    const room = roomOf(spec, c);
     if (owner[room] === -1) owner[room] = userOf(c);
     (members[room] as Set<number>).add(userOf(c));
   }
@@ -112,9 +128,11 @@ export async function connectClients(
   await pool(indices.length, 50, async (k) => {
     const c = indices[k] as number;
     const file = c % spec.files;
-    const roomId = setup.roomIds[Math.floor(file / spec.filesPerRoom)] as string;
+    const roomId = setup.roomIds[roomOf(spec, c)] as string;
     const user = setup.users[c % setup.users.length] as BenchUser;
-    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, user.token, c, 30_000);
+    // The room as affinity, as the extension connects: through a load balancer (`--via-balancer`)
+    // it places the client; on a node's own URL it changes nothing.
+    const client = await BenchClient.connect(spec.urls[nodeOf(spec, c)] as string, user.token, c, 30_000, roomId);
     clients[c] = client;
     await client.joinRoom(roomId);
     docs[c] = await client.openFile(roomId, setup.fileIds[file] as string, tracker);
@@ -129,7 +147,7 @@ export async function buildWorld(spec: WorldSpec, tracker: LatencySink, log: (li
   const { clients, docs } = await connectClients(spec, setup, Array.from({ length: spec.clients }, (_, c) => c), tracker);
   const tConnect = (performance.now() - t) / 1000;
   log(`  connected ${clients.length} clients (joined, file open) in ${tConnect.toFixed(1)} s`);
-  return { spec, users: setup.users, clients, docs, setupSeconds: { ...setup.seconds, connect: round1(tConnect) } };
+  return { spec, users: setup.users, clients, docs, setupSeconds: { ...setup.seconds, connect: round1(tConnect) }, setup };
 }
 
 /** Rounds to 0.1. */

@@ -65,3 +65,33 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(check(), 'timed out');
 }
+
+describe('CollabConnection: room affinity', function () {
+  this.timeout(10_000);
+  let io: Server;
+  let url: string;
+  const connections: CollabConnection[] = [];
+
+  before(async () => {
+    const http = createServer();
+    io = new Server(http, { transports: ['websocket'] });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const c of connections) c.close();
+    await new Promise<void>((resolve) => void io.close(() => resolve()));
+  });
+
+  /** Connects and resolves with the `room` query parameter of the handshake the server saw. */
+  const roomSeen = async (affinity: string | undefined): Promise<unknown> => {
+    const seen = new Promise<unknown>((resolve) => io.once('connection', (socket) => resolve(socket.handshake.query['room'])));
+    connections.push(await CollabConnection.connect({ url, token: () => 'unused', ...(affinity === undefined ? {} : { affinity }) }));
+    return seen;
+  };
+
+  it('sends the room it connects for as the handshake’s `room` query parameter (what a balancer hashes on), and none without one', async () => {
+    assert.equal(await roomSeen(ROOM), ROOM);
+    assert.equal(await roomSeen(undefined), undefined);
+  });
+});

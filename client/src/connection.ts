@@ -30,6 +30,12 @@ export interface ConnectionOptions {
   readonly reconnectionDelayMax?: number;
   /** Request timeout (ms). @default 10_000 */
   readonly timeoutMs?: number;
+  /**
+   * The room this connection is for, sent as the handshake's `room` query parameter so that a load
+   * balancer can keep a room's participants on one node (the shipped nginx configuration hashes on
+   * it). Only a routing hint: the server authorises each `room:join` on its own.
+   */
+  readonly affinity?: string;
 }
 
 /** A connection to a Collab server. */
@@ -46,6 +52,7 @@ export class CollabConnection {
   private constructor(private readonly options: ConnectionOptions) {
     this.socket = io(options.url, {
       transports: ['websocket'],
+      ...(options.affinity === undefined ? {} : { query: { room: options.affinity } }),
       auth: (cb) => {
         Promise.resolve()
           .then(() => options.token())

@@ -64,7 +64,8 @@ describe('topology: two server processes behind nginx, under faults', function (
     console.log(`      seed=${seed} (replay with SEED=${seed})`);
     const rnd = new Random(seed);
     const { pg, redisUrl } = services();
-    topology = await Topology.start({ nodes: 2, databaseUrl: pg.url as string, redisUrl });
+    // Round robin: the room's clients are split over both nodes, so the kill hits half of them.
+    topology = await Topology.start({ nodes: 2, databaseUrl: pg.url as string, redisUrl, balance: 'round-robin' });
     const lb = new RemoteApi(topology.url);
     const { roomId, users } = await room(lb, 5);
     const fileIds = [await lb.file(users[0]!, roomId, 'a.txt', 'alpha\n'), await lb.file(users[0]!, roomId, 'b.txt', 'beta\n')];
@@ -106,6 +107,37 @@ describe('topology: two server processes behind nginx, under faults', function (
     const survivors = await nodeApis[1]!.metric('collab_sockets');
     console.log(`      ${ackedBeforeKill.size} acks before the kill; the storm went on and all converged ${Date.now() - killedAt} ms after the kill; node 1 now holds ${survivors} sockets`);
     assert.equal(survivors, clients.length, 'every client reconnected to the surviving node');
+  });
+
+  it('balancing by room (the shipped default): every participant of a room lands on the node its room hashes to, so its files are committed there and nothing is forwarded', async function () {
+    this.timeout(60_000);
+    const { pg, redisUrl } = services();
+    topology = await Topology.start({ nodes: 2, databaseUrl: pg.url as string, redisUrl });
+    const lb = new RemoteApi(topology.url);
+    const nodeApis = topology.nodes.map((n) => new RemoteApi(n.url));
+    const socketsPerNode = () => Promise.all(nodeApis.map((a) => a.metric('collab_sockets')));
+    const homes: number[] = [];
+    for (let r = 0; r < 8; r++) {
+      const { roomId, users } = await room(lb, 3);
+      const fileId = await lb.file(users[0]!, roomId, 'a.txt', 'x');
+      const before = await socketsPerNode();
+      const docs: FileDoc[] = [];
+      for (const u of users) {
+        const client = await CollabClient.connect(topology.url, u.token, { affinity: roomId });
+        clients.push(client);
+        await client.joinRoom(roomId);
+        docs.push(await client.openFile(roomId, fileId));
+      }
+      const added = (await socketsPerNode()).map((n, i) => n - before[i]!);
+      assert.deepEqual([...added].sort(), [0, users.length], `room ${r}: all ${users.length} participants on one node (added per node: ${added.join('/')})`);
+      homes.push(added.findIndex((n) => n > 0));
+      docs.forEach((d, i) => d.type(0, String(i)));
+      await Promise.all(docs.map((d) => d.synced(10_000, users.length)));
+      assert.equal(new Set(docs.map((d) => d.text)).size, 1, `room ${r} converged`);
+    }
+    const forwarded = await Promise.all(nodeApis.map((a) => a.metric('collab_commits_forwarded_total')));
+    console.log(`      rooms per node ${[0, 1].map((n) => homes.filter((h) => h === n).length).join('/')}; forwarded commits per node ${forwarded.join('/')}`);
+    assert.deepEqual(forwarded, [0, 0], 'no commit crossed nodes');
   });
 
   it('a node crashing between commit and broadcast: the others repair the gap, and the submitter’s resend through nginx is acknowledged as a duplicate with the original version', async function () {

@@ -31,6 +31,12 @@ export interface TopologyOptions {
   readonly nginx?: string | false;
   /** Port nginx listens on. @default a free port */
   readonly port?: number;
+  /**
+   * How nginx spreads connections: `room` keeps the clients of a room on one node (they connect with
+   * `?room=`, see deploy/nginx.conf.template), `round-robin` spreads them one by one, so the
+   * participants of a room are split over the nodes (what the cross-node tests need). @default 'room'
+   */
+  readonly balance?: TopologyBalance;
   /** Extra environment of node `i` (fault injection: `COLLAB_FAULTS=1`, ...). */
   readonly nodeEnv?: (index: number) => Readonly<Record<string, string>>;
   /** Node.js flags for every node, before the script (`--cpu-prof` is refused in NODE_OPTIONS). */
@@ -40,6 +46,15 @@ export interface TopologyOptions {
   /** Where configuration, logs and data go. @default a new directory under the OS temp dir */
   readonly dir?: string;
 }
+
+/** nginx's balancing method in a topology. */
+export type TopologyBalance = 'room' | 'round-robin';
+
+/** The `COLLAB_BALANCE` directive of each balancing method (deploy/nginx.conf.template). */
+export const BALANCE_DIRECTIVE: Readonly<Record<TopologyBalance, string>> = {
+  room: 'hash $collab_affinity consistent;',
+  'round-robin': '',
+};
 
 /** One server process of a topology. */
 export interface TopologyNode {
@@ -209,7 +224,7 @@ export class Topology {
         await node.start();
       }
       let url = processes[0]!.url;
-      if (nginxBinary) url = await topology.startNginx(nginxBinary, options.port ?? (await freePort()));
+      if (nginxBinary) url = await topology.startNginx(nginxBinary, options.port ?? (await freePort()), options.balance ?? 'room');
       return Object.assign(topology, { url }) as Topology;
     } catch (err) {
       await topology.stop();
@@ -259,13 +274,13 @@ export class Topology {
   }
 
   /** Writes the private nginx configuration and starts nginx in the foreground on `port`. */
-  private async startNginx(binary: string, port: number): Promise<string> {
+  private async startNginx(binary: string, port: number, balance: TopologyBalance): Promise<string> {
     const prefix = path.join(this.dir, 'nginx');
     for (const sub of ['', 'logs', 'tmp']) fs.mkdirSync(path.join(prefix, sub), { recursive: true });
     const site = renderNginxTemplate(fs.readFileSync(NGINX_TEMPLATE, 'utf8'), {
       COLLAB_LISTEN: `127.0.0.1:${port}`,
       COLLAB_UPSTREAM_SERVERS: this.processes.map((p) => `server 127.0.0.1:${p.port} max_fails=1 fail_timeout=2s;`).join('\n    '),
-      COLLAB_BALANCE: '',
+      COLLAB_BALANCE: BALANCE_DIRECTIVE[balance],
     });
     fs.writeFileSync(path.join(prefix, 'collab.conf'), site);
     // The main file holds only what a private, unprivileged instance needs; the site is the template.

@@ -2,12 +2,15 @@
  * Typing: C clients over F files (client i on file i mod F), each inserting one random letter at a
  * random position of its document R times a second, for a warm-up and then T measured seconds.
  * Reports end-to-end latency (submit → applied by every other client of the file), ops
- * acknowledged, errors, and whether everyone converged; with several server URLs the clients are
- * spread over the nodes (the two-node scenario), after a probe that ops cross between nodes.
+ * acknowledged, errors, and whether everyone converged. With several server URLs (the two-node
+ * scenario) the clients are placed on the nodes by room or spread (world.ts), after a probe that ops
+ * cross between nodes.
  */
+import { probeFanout } from '../fanout-probe';
 import { latencyRows, printResult, resourceRows, type Rows } from '../report';
 import type { RunEnv } from '../run-env';
 import { round } from '../stats';
+import type { Placement } from '../world';
 import { buildFleet, commonFields, initialText, runTag, sleep, withThreadLoops } from './common';
 
 /** Parameters of the typing scenario. */
@@ -28,21 +31,30 @@ export interface TypingOptions {
   readonly threads?: number;
   /** Each keystroke also sends the caret (`cursor:update`), as an editor does. @default false */
   readonly cursors?: boolean;
+  /** Which node each client connects to, with several. @default 'room' */
+  readonly placement?: Placement;
 }
+
+/** How the report names each placement. */
+const PLACEMENT_LABEL: Readonly<Record<Placement, string>> = {
+  room: 'clients placed by room',
+  spread: "clients spread (a file's clients alternate nodes)",
+};
 
 /** Runs the scenario; resolves with the result (converged or not). */
 export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: string) => void): Promise<Record<string, unknown>> {
   const threads = o.threads ?? 1;
+  const placement = o.placement ?? 'room';
   log(`${o.name}: ${o.clients} clients × ${o.rate}/s over ${o.files} files (${o.filesPerRoom} per room, ${Math.min(o.users, o.clients)} users), ${o.warmupS} s warm-up + ${o.durationS} s, seed ${o.seed}${threads > 1 ? `, clients in ${threads} threads` : ''}`);
   const fleet = await buildFleet(
-    { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag() },
+    { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: o.users, content: initialText(o.docSize), urls: env.socketUrls, apiUrl: env.servers.apiUrl, tag: runTag(), placement },
     { kind: 'typing', rate: o.rate, seed: o.seed, ...(o.cursors ? { cursors: true } : {}) },
     threads,
     log,
   );
   const tracker = fleet.results;
   try {
-    if (env.socketUrls.length > 1) await fleet.probeCrossNode();
+    if (env.socketUrls.length > 1) await probeFanout(env.socketUrls, fleet.setup);
     await fleet.startLoad();
     await sleep(o.warmupS * 1000);
     // The window opens first (it may wait ~1 s for PostgreSQL's statistics): counting starts only
@@ -64,7 +76,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
     const e2e = tracker.endToEnd.summary();
     const result: Record<string, unknown> = {
       scenario: o.name,
-      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, threads, cursors: o.cursors === true, ...env.dbParams },
+      params: { clients: o.clients, files: o.files, filesPerRoom: o.filesPerRoom, users: Math.min(o.users, o.clients), rate: o.rate, durationS: o.durationS, warmupS: o.warmupS, docSize: o.docSize, threads, cursors: o.cursors === true, ...(env.urls.length > 1 ? { placement, viaBalancer: env.socketUrls.length === 1 } : {}), ...env.dbParams },
       throughput: {
         offeredKeystrokesPerSec: o.clients * o.rate,
         typedPerSec: perSec(c('typed')),
@@ -85,7 +97,7 @@ export async function runTyping(env: RunEnv, o: TypingOptions, log: (line: strin
       ...loops.fields,
     };
     const rows: Rows = [
-      ['clients × rate', `${o.clients} × ${o.rate}/s over ${o.files} files${o.cursors ? ', a cursor update with every keystroke' : ''}, ${env.urls.length} node(s), ${env.servers.database}${threads > 1 ? `, ${threads} client threads` : ''}`],
+      ['clients × rate', `${o.clients} × ${o.rate}/s over ${o.files} files${o.cursors ? ', a cursor update with every keystroke' : ''}, ${env.urls.length} node(s)${env.urls.length > 1 ? `, ${PLACEMENT_LABEL[placement]}${env.socketUrls.length === 1 ? ' (by nginx)' : ''}` : ''}, ${env.servers.database}${threads > 1 ? `, ${threads} client threads` : ''}`],
       ['offered', `${o.clients * o.rate} keystrokes/s (bench missed ${missed})`],
       ['acknowledged', `${perSec(c('acked'))} submits/s, ${perSec(c('keystrokesAcked'))} keystrokes/s`],
       ...(conv.converged

@@ -308,7 +308,7 @@ export class SessionManager implements vscode.Disposable {
   /** Connects, joins `roomId` (asking the owner if needed) and installs the session. */
   private async connectAndJoin(serverUrl: string, credentials: StoredCredentials, roomId: string, mode: 'host' | 'guest', silent = false): Promise<ActiveSession | undefined> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Collab: connecting…' }, async () => {
-      const connection = await this.connect(serverUrl, credentials);
+      const connection = await this.connect(serverUrl, credentials, roomId);
       if (!connection) return undefined;
       let joined = await CollabSession.join(connection, roomId, this.log);
       if (!joined.ok && joined.error.code === ErrorCode.NOT_A_PARTICIPANT && !silent) {
@@ -340,12 +340,15 @@ export class SessionManager implements vscode.Disposable {
     });
   }
 
-  /** Opens the connection; re-authenticates once if the server refuses the token. */
-  private async connect(serverUrl: string, credentials: StoredCredentials): Promise<CollabConnection | undefined> {
+  /**
+   * Opens the connection for `roomId` (a load balancer may route by it, keeping a room's
+   * participants on one node); re-authenticates once if the server refuses the token.
+   */
+  private async connect(serverUrl: string, credentials: StoredCredentials, roomId: string): Promise<CollabConnection | undefined> {
     const token = async () => (await this.auth.credentials(serverUrl))?.token ?? credentials.token;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return await CollabConnection.connect({ url: serverUrl, token });
+        return await CollabConnection.connect({ url: serverUrl, token, affinity: roomId });
       } catch (error) {
         const data = (error as { data?: ErrorBody }).data;
         if (attempt === 0 && isAuthError(data)) {
