@@ -28,6 +28,7 @@ import { createHttpApi } from './transport/http-api';
 import type { AuthPort, FilesPort, RoomsPort } from './transport/ports';
 import { createRedisFanout, type RedisFanout } from './transport/redis-fanout';
 import { nodeLinkKey, type CommitRoutingOptions } from './transport/commit-routing';
+import type { FileInterestOptions } from './transport/file-interest';
 import { attachSocketServer, type SocketServer, type TransportFaults } from './transport/socket-server';
 
 /** Test-only faults (see `faults.ts` for how a server process enables them). */
@@ -48,6 +49,8 @@ export interface AppOptions {
   readonly sessions?: Partial<FileSessionOptions>;
   /** Timing of the file leases and forwards across nodes (tests shorten them). */
   readonly routing?: Partial<CommitRoutingOptions>;
+  /** Timing of the nodes' announcements of their files' readers (tests shorten them). */
+  readonly fileInterest?: Partial<FileInterestOptions>;
   /** scrypt cost (tests pass a cheap one). */
   readonly passwordCost?: ScryptCost;
   readonly loginLimits?: LoginLimits;
@@ -238,6 +241,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     ...(fanout ? { adapter: fanout.adapter, relay: fanout } : {}),
     ...(fanout && config.commitRouting !== false ? { leases: fanout, nodeLinkKey: nodeLinkKey(secret) } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
+    ...(options.fileInterest ? { fileInterest: options.fileInterest } : {}),
     isUnavailable: isStorageUnavailable,
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.clock ? { clock: options.clock } : {}),

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AppFaults } from '../app';
 import type { CommitRoutingOptions } from '../transport/commit-routing';
+import type { FileInterestOptions } from '../transport/file-interest';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { openDatabase, type Database } from '../storage/database';
 import { freshPostgres, type TestDatabase } from './databases';
@@ -62,6 +63,8 @@ export interface NodeOptions {
   readonly commitRouting?: boolean;
   /** Lease and forward timing across nodes. */
   readonly routing?: Partial<CommitRoutingOptions>;
+  /** Timing of the file-interest announcements. */
+  readonly fileInterest?: Partial<FileInterestOptions>;
   readonly sessions?: Partial<FileSessionOptions>;
   /** Database URL for this node (e.g. through a fault proxy); default: the cluster's. */
   readonly databaseUrl?: string;
@@ -97,6 +100,7 @@ export class Cluster {
           ...(node.faults ? { faults: node.faults } : {}),
           ...(node.commitRouting !== undefined ? { commitRouting: node.commitRouting } : {}),
           ...(node.routing ? { routing: node.routing } : {}),
+          ...(node.fileInterest ? { fileInterest: node.fileInterest } : {}),
           ...(node.sessions ? { sessions: node.sessions } : {}),
         }),
       );

@@ -9,6 +9,7 @@ import type { Limits } from '@collab/protocol';
 import { startApp, type App, type AppFaults } from '../app';
 import type { ServerConfig } from '../config';
 import type { CommitRoutingOptions } from '../transport/commit-routing';
+import type { FileInterestOptions } from '../transport/file-interest';
 import type { FileSessionOptions } from '../domain/file-sessions';
 import { TEST_SCRYPT_COST } from '../domain/passwords';
 import type { BucketSpec } from '../domain/rate-limit';
@@ -51,6 +52,7 @@ export class TestServer extends RemoteApi {
       commitRouting?: boolean;
       /** Lease and forward timing across nodes. */
       routing?: Partial<CommitRoutingOptions>;
+      fileInterest?: Partial<FileInterestOptions>;
       /** Sign-ups per client. @default TEST_REGISTRATION_LIMIT */
       registrationLimit?: BucketSpec;
       /** Express's `trust proxy` (TRUST_PROXY). @default not set */
@@ -81,6 +83,7 @@ export class TestServer extends RemoteApi {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.faults ? { faults: options.faults } : {}),
       ...(options.routing ? { routing: options.routing } : {}),
+      ...(options.fileInterest ? { fileInterest: options.fileInterest } : {}),
     });
     return new TestServer(app, secret);
   }

@@ -14,9 +14,16 @@
  * The same message carries messages for one node (`toNode`): submissions forwarded to the node that
  * sequences their file, and its answers (`commit-routing.ts`). Sharing the message keeps their
  * order: an answer published after the broadcast of its op reaches the submitter's node after it.
+ *
+ * A file's broadcasts go into the message only when another node has readers of the file, as the
+ * nodes announce to each other in the same messages (`file-interest.ts`): with clients placed by
+ * room, a room's ops then stay on its node. Ops left out in the last moments are kept briefly and
+ * sent when a node announces its first reader of the file, which closes the race between that
+ * reader's snapshot and the announcement reaching the node that commits.
  */
 import type { OpsBatch, RemoteCursor, WireOp } from '@collab/protocol';
 import type { Server } from 'socket.io';
+import { FILE_INTEREST_DEFAULTS, RemoteInterest, type FileInterestOptions, type InterestKind } from './file-interest';
 import type { RelayedBroadcast } from './redis-fanout';
 
 /** The cross-node channel (the Redis fan-out), absent on a node that runs alone. */
@@ -25,7 +32,18 @@ export interface BroadcastRelay {
   readonly nodeId: string;
   publishBroadcasts(broadcasts: readonly RelayedBroadcast[]): void;
   onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
+  /** Called when the subscription was restored after an outage (announcements may have been missed). */
+  onSubscriberReady?(listener: () => void): void;
 }
+
+/** The room of interest announcements in the per-turn message (payload `{ node, files }`). */
+const INTEREST = 'interest';
+const INTEREST_KINDS: ReadonlySet<string> = new Set<InterestKind>(['on', 'off', 'all']);
+/** How long ops left out of the message are kept for a node that announces a first reader. */
+const RECENT_MS = 2000;
+/** At most this many left-out broadcasts kept per file (the newest). */
+const RECENT_MAX = 32;
+const FILE_PREFIX = 'file:';
 
 /** Receives the `toNode` messages addressed to this node, in the order they were sent. */
 export type NodeMessageListener = (event: string, payload: unknown) => void;
@@ -40,17 +58,53 @@ export class FileBroadcasts {
   private pending: RelayedBroadcast[] = [];
   private scheduled = false;
   private nodeListener: NodeMessageListener | undefined;
+  /** Other nodes' readers of files, as announced. */
+  private readonly interest: RemoteInterest;
+  /** Ops broadcasts left out of the message lately, per file (see the header). */
+  private readonly leftOut = new Map<string, { last: number; items: RelayedBroadcast[] }>();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly unwatch: (() => void) | undefined;
 
   constructor(
     private readonly io: Server,
     private readonly relay: BroadcastRelay | undefined,
+    interestOptions: Partial<FileInterestOptions> = {},
+    private readonly now: () => number = Date.now,
   ) {
-    const ownAddress = relay ? `node:${relay.nodeId}` : undefined;
-    relay?.onBroadcasts((broadcasts) => {
+    const options = { ...FILE_INTEREST_DEFAULTS, ...interestOptions };
+    this.interest = new RemoteInterest(options, now);
+    if (!relay) return;
+    // This node's interests: a file's channel appears with its first local reader (joined before
+    // the reader's snapshot is read) and disappears with its last.
+    const adapter = io.of('/').adapter;
+    const created = (room: string): void => {
+      if (room.startsWith(FILE_PREFIX)) this.announce('on', [room.slice(FILE_PREFIX.length)]);
+    };
+    const deleted = (room: string): void => {
+      if (room.startsWith(FILE_PREFIX)) this.announce('off', [room.slice(FILE_PREFIX.length)]);
+    };
+    adapter.on('create-room', created);
+    adapter.on('delete-room', deleted);
+    this.unwatch = () => {
+      adapter.off('create-room', created);
+      adapter.off('delete-room', deleted);
+    };
+    this.timer = setInterval(() => this.tick(), options.announceMs);
+    this.timer.unref();
+    relay.onSubscriberReady?.(() => {
+      this.interest.forget();
+      this.announce('all', this.localFiles());
+    });
+    const ownAddress = `node:${relay.nodeId}`;
+    relay.onBroadcasts((broadcasts) => {
       for (const b of broadcasts) {
         if (!b || typeof b.room !== 'string') continue;
         if (b.room === ownAddress) {
           this.nodeListener?.(b.event, b.payload);
+          continue;
+        }
+        if (b.room === INTEREST) {
+          this.received(b.event, b.payload);
           continue;
         }
         // Otherwise only what this module publishes: broadcasts to a file's channel.
@@ -87,12 +141,72 @@ export class FileBroadcasts {
     this.send(cursor.fileId, 'cursor', cursor, except);
   }
 
-  /** Publishes what waited for the end of the turn, as one message. */
+  /** Stops announcing (the node is closing). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.unwatch?.();
+  }
+
+  /** Publishes what waited for the end of the turn, as one message, but file broadcasts no other node wants. */
   private flush(): void {
     this.scheduled = false;
-    const broadcasts = this.pending;
+    const pending = this.pending;
     this.pending = [];
+    const t = this.now();
+    const broadcasts: RelayedBroadcast[] = [];
+    for (const b of pending) {
+      if (!b.room.startsWith(FILE_PREFIX)) broadcasts.push(b);
+      else if (this.interest.wanted(b.room.slice(FILE_PREFIX.length), t)) broadcasts.push(b);
+      else if (b.event !== 'cursor') this.keepLeftOut(b, t);
+    }
     if (broadcasts.length > 0) this.relay?.publishBroadcasts(broadcasts);
+  }
+
+  /** Keeps a left-out ops broadcast for a node that may announce a reader of its file in a moment. */
+  private keepLeftOut(b: RelayedBroadcast, t: number): void {
+    let recent = this.leftOut.get(b.room);
+    if (!recent || t - recent.last > RECENT_MS) this.leftOut.set(b.room, (recent = { last: t, items: [] }));
+    recent.last = t;
+    recent.items.push(b);
+    if (recent.items.length > RECENT_MAX) recent.items.shift();
+  }
+
+  /** Another node's announcement; a first reader there also gets what was left out lately. */
+  private received(kind: string, payload: unknown): void {
+    if (!INTEREST_KINDS.has(kind) || typeof payload !== 'object' || payload === null) return;
+    const { node, files } = payload as { node?: unknown; files?: unknown };
+    if (typeof node !== 'string' || !Array.isArray(files) || !files.every((f) => typeof f === 'string')) return;
+    this.interest.apply(node, kind as InterestKind, files as string[]);
+    if (kind !== 'on') return;
+    const t = this.now();
+    for (const fileId of files as string[]) {
+      const room = FILE_PREFIX + fileId;
+      const recent = this.leftOut.get(room);
+      this.leftOut.delete(room);
+      // Clients drop what they already have (by version): a repeat costs nothing but the frame.
+      if (recent && t - recent.last <= RECENT_MS) for (const b of recent.items) this.enqueue(b);
+    }
+  }
+
+  /** Announces this node's interest in files to the other nodes (in this turn's message). */
+  private announce(kind: InterestKind, files: string[]): void {
+    if (!this.relay) return;
+    this.enqueue({ room: INTEREST, event: kind, payload: { node: this.relay.nodeId, files } });
+  }
+
+  /** The announcement timer: the whole list again, expired entries and old left-out ops dropped. */
+  private tick(): void {
+    this.announce('all', this.localFiles());
+    this.interest.sweep();
+    const t = this.now();
+    for (const [room, recent] of this.leftOut) if (t - recent.last > RECENT_MS) this.leftOut.delete(room);
+  }
+
+  /** Files with readers on this node (its file channels). */
+  private localFiles(): string[] {
+    const files: string[] = [];
+    for (const room of this.io.of('/').adapter.rooms.keys()) if (room.startsWith(FILE_PREFIX)) files.push(room.slice(FILE_PREFIX.length));
+    return files;
   }
 
   /** To this node's sockets in the file's channel (but `except`, wherever it lives) now; to the other nodes' at the end of the turn. */

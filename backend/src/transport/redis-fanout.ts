@@ -69,6 +69,8 @@ export interface RedisFanout {
   publishBroadcasts(broadcasts: readonly RelayedBroadcast[]): void;
   /** Calls `listener` with every batch other nodes publish on the ops channel (never this node's own). */
   onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
+  /** Calls `listener` whenever the subscriber connection becomes ready again (after an outage, messages were missed). */
+  onSubscriberReady(listener: () => void): void;
   /** True while both connections are up (for `/readyz`). */
   ready(): boolean;
   /** Closes both connections. */
@@ -76,7 +78,7 @@ export interface RedisFanout {
 }
 
 /** Length of the random node id that leads every message on the ops channel. */
-const NODE_ID_BYTES = 16;
+export const NODE_ID_BYTES = 16;
 
 /** How long a cross-node request (`fetchSockets`, ...) waits for the other nodes. */
 const REQUESTS_TIMEOUT_MS = 2000;
@@ -101,6 +103,7 @@ export function createRedisFanout(
   // The subscriber must queue its (re)subscriptions until connected; ioredis re-subscribes itself.
   const sub = new Redis(url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true, connectionName: 'collab-sub' });
   let warned = false;
+  const readyListeners: (() => void)[] = [];
   for (const [name, client] of [
     ['publisher', pub],
     ['subscriber', sub],
@@ -113,7 +116,9 @@ export function createRedisFanout(
     client.on('ready', () => {
       if (warned) logger.info({ connection: name }, 'redis connection restored');
       warned = false;
-      if (client === sub) hooks.onSubscriberReady?.();
+      if (client !== sub) return;
+      hooks.onSubscriberReady?.();
+      for (const listener of readyListeners) listener();
     });
   }
   // Not awaited: a node starts (degraded, `/readyz` says `redis: down`) even while Redis is down,
@@ -194,6 +199,9 @@ return {owner, redis.call('PTTL', KEYS[1])}`,
     },
     onBroadcasts(listener) {
       listeners.push(listener);
+    },
+    onSubscriberReady(listener) {
+      readyListeners.push(listener);
     },
     ready: () => pub.status === 'ready' && sub.status === 'ready',
     async close() {

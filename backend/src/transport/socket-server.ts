@@ -42,6 +42,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { FileBroadcasts, type BroadcastRelay } from './file-broadcasts';
 import { CommitRouter, type CommitRoutingOptions, type SequencerLeases } from './commit-routing';
+import type { FileInterestOptions } from './file-interest';
 import { RoomNotices } from './room-notices';
 import type { AuthPort, AuthUser, FilesPort, RoomsPort } from './ports';
 
@@ -101,6 +102,8 @@ export interface SocketServerDeps {
   readonly leases?: SequencerLeases;
   /** Timing of the leases and forwards. */
   readonly routing?: Partial<CommitRoutingOptions>;
+  /** Timing of the nodes' announcements of their files' readers (`file-interest.ts`). */
+  readonly fileInterest?: Partial<FileInterestOptions>;
   /** Signs forwards and answers between nodes (`nodeLinkKey` of the shared JWT secret); required with `leases`. */
   readonly nodeLinkKey?: Buffer;
   /** True for errors that mean "storage unreachable, retry" (answered UNAVAILABLE, not INTERNAL). */
@@ -154,7 +157,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
   });
   const crossNode = deps.adapter !== undefined;
   // Committed ops and cursors: this node's readers at once, the other nodes one message per turn.
-  const broadcasts = new FileBroadcasts(io as unknown as Server, deps.relay);
+  const broadcasts = new FileBroadcasts(io as unknown as Server, deps.relay, deps.fileInterest);
   // Participant events of a room, coalesced under bursts (a join storm); every other event of the
   // room goes through `toRoom`, which sends what waits first, so that the room sees them in order.
   const notices = new RoomNotices({
@@ -709,6 +712,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketServerDep
       await commits.close();
       for (const off of unsubscribe) off();
       notices.close();
+      broadcasts.close();
       // In-flight submissions finish and are acknowledged while the sockets are still open.
       await sessions.close();
       // This node's sockets only: with the Redis adapter, `io.disconnectSockets` reaches every node.
