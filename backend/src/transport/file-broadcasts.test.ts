@@ -98,6 +98,12 @@ describe('file broadcasts: what crosses to the other nodes', () => {
     relay.deliver([announce('n2', 'on', ['f'])]);
     await turn();
     assert.deepEqual(relay.take().map((b) => (b.payload as { ops: { version: number }[] }).ops[0]!.version), [2, 3], 'sent on the announcement');
+    // At most the newest 8 per file are kept.
+    for (let v = 1; v <= 12; v++) broadcasts.ops({ fileId: 'g', ops: [wire('g', v)] });
+    await turn();
+    relay.deliver([announce('n3', 'on', ['g'])]);
+    await turn();
+    assert.deepEqual(relay.take().map((b) => (b.payload as { ops: { version: number }[] }).ops[0]!.version), [5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
   it('announces its own readers: on with a file’s first local reader, off with its last, the whole list on the timer; after a restored subscription, everything goes again', async () => {

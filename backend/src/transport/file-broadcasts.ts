@@ -41,8 +41,11 @@ const INTEREST = 'interest';
 const INTEREST_KINDS: ReadonlySet<string> = new Set<InterestKind>(['on', 'off', 'all']);
 /** How long ops left out of the message are kept for a node that announces a first reader. */
 const RECENT_MS = 2000;
-/** At most this many left-out broadcasts kept per file (the newest). */
-const RECENT_MAX = 32;
+/**
+ * At most this many left-out broadcasts kept per file (the newest): the race they close lasts one
+ * Redis crossing, and the bound keeps a node with many busy files from holding much.
+ */
+const RECENT_MAX = 8;
 const FILE_PREFIX = 'file:';
 
 /** Receives the `toNode` messages addressed to this node, in the order they were sent. */
@@ -61,7 +64,7 @@ export class FileBroadcasts {
   /** Other nodes' readers of files, as announced. */
   private readonly interest: RemoteInterest;
   /** Ops broadcasts left out of the message lately, per file (see the header). */
-  private readonly leftOut = new Map<string, { last: number; items: RelayedBroadcast[] }>();
+  private readonly leftOut = new Map<string, { at: number; b: RelayedBroadcast }[]>();
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly unwatch: (() => void) | undefined;
 
@@ -165,10 +168,9 @@ export class FileBroadcasts {
   /** Keeps a left-out ops broadcast for a node that may announce a reader of its file in a moment. */
   private keepLeftOut(b: RelayedBroadcast, t: number): void {
     let recent = this.leftOut.get(b.room);
-    if (!recent || t - recent.last > RECENT_MS) this.leftOut.set(b.room, (recent = { last: t, items: [] }));
-    recent.last = t;
-    recent.items.push(b);
-    if (recent.items.length > RECENT_MAX) recent.items.shift();
+    if (!recent) this.leftOut.set(b.room, (recent = []));
+    while (recent.length > 0 && (recent.length >= RECENT_MAX || t - (recent[0] as { at: number }).at > RECENT_MS)) recent.shift();
+    recent.push({ at: t, b });
   }
 
   /** Another node's announcement; a first reader there also gets what was left out lately. */
@@ -181,10 +183,10 @@ export class FileBroadcasts {
     const t = this.now();
     for (const fileId of files as string[]) {
       const room = FILE_PREFIX + fileId;
-      const recent = this.leftOut.get(room);
+      const recent = this.leftOut.get(room) ?? [];
       this.leftOut.delete(room);
       // Clients drop what they already have (by version): a repeat costs nothing but the frame.
-      if (recent && t - recent.last <= RECENT_MS) for (const b of recent.items) this.enqueue(b);
+      for (const { at, b } of recent) if (t - at <= RECENT_MS) this.enqueue(b);
     }
   }
 
@@ -199,7 +201,7 @@ export class FileBroadcasts {
     this.announce('all', this.localFiles());
     this.interest.sweep();
     const t = this.now();
-    for (const [room, recent] of this.leftOut) if (t - recent.last > RECENT_MS) this.leftOut.delete(room);
+    for (const [room, recent] of this.leftOut) if (t - (recent[recent.length - 1]?.at ?? 0) > RECENT_MS) this.leftOut.delete(room);
   }
 
   /** Files with readers on this node (its file channels). */
