@@ -46,6 +46,7 @@ const RECENT_MS = 2000;
  * Redis crossing, and the bound keeps a node with many busy files from holding much.
  */
 const RECENT_MAX = 8;
+/** The prefix of a file's channel (`file:<id>`), the Socket.IO room of its readers. */
 const FILE_PREFIX = 'file:';
 
 /** Receives the `toNode` messages addressed to this node, in the order they were sent. */
@@ -111,7 +112,7 @@ export class FileBroadcasts {
           continue;
         }
         // Otherwise only what this module publishes: broadcasts to a file's channel.
-        if (!b.room.startsWith('file:') || !IS_FILE_EVENT.has(b.event)) continue;
+        if (!b.room.startsWith(FILE_PREFIX) || !IS_FILE_EVENT.has(b.event)) continue;
         const local = this.io.local.to(b.room);
         (typeof b.except === 'string' ? local.except(b.except) : local).emit(b.event as FileEvent, b.payload as never);
       }
@@ -213,7 +214,7 @@ export class FileBroadcasts {
 
   /** To this node's sockets in the file's channel (but `except`, wherever it lives) now; to the other nodes' at the end of the turn. */
   private send(fileId: string, event: FileEvent, payload: unknown, except: string | undefined): void {
-    const room = `file:${fileId}`;
+    const room = FILE_PREFIX + fileId;
     const local = this.io.local.to(room);
     (except ? local.except(except) : local).emit(event, payload);
     if (!this.relay) return;
