@@ -76,8 +76,7 @@ async function main(argv: string[]): Promise<number> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const urls = args.all('url');
   const nodes = args.num('nodes', twoNodes ? 2 : 1);
-  const placement = args.str('placement', 'room');
-  if (placement !== 'room' && placement !== 'spread') throw new Error('--placement must be room or spread');
+  const placement = placementOption(args);
   const envOptions: EnvOptions = {
     urls,
     nodes,
@@ -142,6 +141,13 @@ function synchronousCommitRefusal(raw: string, o: EnvOptions): { value: Synchron
   return { value: raw };
 }
 
+/** `--placement` (default `room`), refusing anything else. */
+function placementOption(args: Args): Placement {
+  const placement = args.str('placement', 'room');
+  if (placement !== 'room' && placement !== 'spread') throw new Error('--placement must be room or spread');
+  return placement;
+}
+
 /** Builds the runner of a scenario from the options (reading them all now). */
 function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: string) => void): (env: RunEnv) => Promise<Record<string, unknown>[]> {
   switch (scenario) {
@@ -161,7 +167,7 @@ function scenarioRunner(scenario: string, args: Args, seed: number, log: (l: str
         seed,
         threads: threadsOption(args),
         cursors: args.flag('cursors'),
-        placement: args.str('placement', 'room') as Placement,
+        placement: placementOption(args),
       };
       return async (env) => [await runTyping(env, o, log)];
     }
