@@ -1,7 +1,7 @@
 /**
  * One open file of a bench client: the sync state machine of `@collab/protocol` with a plain
- * string for the document (as the headless `FileDoc` of `@collab/client`), instrumented for the
- * latency tracker. It keeps no log of effects or events, so long runs do not grow memory.
+ * string for the document (as the headless `FileDoc` of `@collab/client`; while nothing local is
+ * pending it is the state machine's server text itself), instrumented for the latency tracker. It keeps no log of effects or events, so long runs do not grow memory.
  *
  * "Applied" is observed on the state machine itself: an op is applied when the client's `version`
  * passes the op's version, whatever path delivered it (broadcast, gap fetch, reconnect catch-up or
@@ -101,13 +101,17 @@ export class BenchDoc implements SyncCore {
     const before = this.state.version;
     const { state, effects } = step(this.state, event);
     this.state = state;
+    // With nothing local pending, the document is the server text (the state machine's invariant
+    // once its `apply` effects are carried out): share that string instead of copying the document
+    // a second time per remote op, as an editor's buffer does not copy the whole text per edit.
+    const synchronized = state.inflight === null && state.buffer === null;
     const now = performance.now();
     const rest: SyncEffect[] = [];
     let own = -1; // the version our own op became, when this step confirmed it
     for (const effect of effects) {
       switch (effect.type) {
         case 'apply':
-          this.text = apply(effect.op, this.text);
+          if (!synchronized) this.text = apply(effect.op, this.text);
           continue;
         case 'send': {
           const { seq } = effect.submission;
@@ -148,6 +152,7 @@ export class BenchDoc implements SyncCore {
       }
       rest.push(effect);
     }
+    if (synchronized) this.text = state.serverText;
     if (this.state.version > before) this.tracker.applied(this.fileId, before, this.state.version, own, now);
     return rest;
   }
