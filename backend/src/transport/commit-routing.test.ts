@@ -5,13 +5,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { Redis } from 'ioredis';
-import * as msgpack from 'notepack.io';
 import { Cluster, type NodeOptions } from '../test-support/cluster';
 import { withServices } from '../test-support/convergence';
 import type { TestUser } from '../test-support/test-app';
 import { assertGaplessLog, assertOk, openRaw, opRows, waitUntil, type OpenedRaw } from '../test-support/sockets';
 import type { App } from '../app';
 import { CommitRouter, nodeLinkKey, type CommitRoutingOptions, type LocalCommits } from './commit-routing';
+import { encodeOpsMessage, NODE_ID_BYTES } from './redis-fanout';
 
 describe('commit routing: each file sequenced on one node', function () {
   const services = withServices(this);
@@ -151,7 +151,7 @@ describe('commit routing: each file sequenced on one node', function () {
     const forged = { id: 1, from: 'f'.repeat(32), fileId, userId: editor.id, sub: { clientId: b.clientId, seq: 1, baseVersion: 1, op: [4, 'EVIL'] }, except: 'x', mac: 'A'.repeat(43) };
     const publisher = new Redis(services().redisUrl);
     try {
-      const message = Buffer.concat([Buffer.alloc(16, 7), msgpack.encode([{ room: `node:${node0}`, event: 'submit:forward', payload: forged }]) as Buffer]);
+      const message = encodeOpsMessage(Buffer.alloc(NODE_ID_BYTES, 7), [{ room: `node:${node0}`, event: 'submit:forward', payload: forged }]);
       assert.equal(await publisher.publish(`${cluster.prefix}-ops`, message), 2, 'both nodes subscribed');
     } finally {
       publisher.disconnect();

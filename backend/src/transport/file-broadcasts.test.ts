@@ -6,14 +6,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { Redis } from 'ioredis';
-import * as msgpack from 'notepack.io';
 import { Server } from 'socket.io';
 import { Cluster } from '../test-support/cluster';
 import { withServices } from '../test-support/convergence';
 import { assertOk, openRaw, sleep, waitUntil } from '../test-support/sockets';
 import type { TestUser } from '../test-support/test-app';
 import { FileBroadcasts, type BroadcastRelay } from './file-broadcasts';
-import { NODE_ID_BYTES, type RelayedBroadcast } from './redis-fanout';
+import { decodeOpsMessage, type RelayedBroadcast } from './redis-fanout';
 
 class RecordingRelay implements BroadcastRelay {
   readonly nodeId = 'self';
@@ -162,7 +161,7 @@ describe('file broadcasts on two real nodes: a file read on one node stays off R
     const crossed: RelayedBroadcast[] = [];
     spy = new Redis(services().redisUrl);
     await spy.subscribe(`${cluster.prefix}-ops`);
-    spy.on('messageBuffer', (_channel: Buffer, message: Buffer) => void crossed.push(...(msgpack.decode(message.subarray(NODE_ID_BYTES)) as RelayedBroadcast[])));
+    spy.on('messageBuffer', (_channel: Buffer, message: Buffer) => void crossed.push(...(decodeOpsMessage(message) as RelayedBroadcast[])));
     const { roomId, users } = await cluster.node(0).roomWithEditors(1);
     const [owner, editor] = users as [TestUser, TestUser];
     const fileId = await cluster.node(0).file(owner, roomId, 'local.txt', 'abc');

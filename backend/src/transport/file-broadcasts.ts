@@ -32,8 +32,8 @@ export interface BroadcastRelay {
   readonly nodeId: string;
   publishBroadcasts(broadcasts: readonly RelayedBroadcast[]): void;
   onBroadcasts(listener: (broadcasts: RelayedBroadcast[]) => void): void;
-  /** Called when the subscription was restored after an outage (announcements may have been missed). */
-  onSubscriberReady?(listener: () => void): void;
+  /** Calls `listener` whenever the subscription becomes ready again (announcements may have been missed). */
+  onSubscriberReady(listener: () => void): void;
 }
 
 /** The room of interest announcements in the per-turn message (payload `{ node, files }`). */
@@ -81,12 +81,11 @@ export class FileBroadcasts {
     // This node's interests: a file's channel appears with its first local reader (joined before
     // the reader's snapshot is read) and disappears with its last.
     const adapter = io.of('/').adapter;
-    const created = (room: string): void => {
-      if (room.startsWith(FILE_PREFIX)) this.announce('on', [room.slice(FILE_PREFIX.length)]);
+    const announcer = (kind: InterestKind) => (room: string) => {
+      if (room.startsWith(FILE_PREFIX)) this.announce(kind, [room.slice(FILE_PREFIX.length)]);
     };
-    const deleted = (room: string): void => {
-      if (room.startsWith(FILE_PREFIX)) this.announce('off', [room.slice(FILE_PREFIX.length)]);
-    };
+    const created = announcer('on');
+    const deleted = announcer('off');
     adapter.on('create-room', created);
     adapter.on('delete-room', deleted);
     this.unwatch = () => {
@@ -95,7 +94,7 @@ export class FileBroadcasts {
     };
     this.timer = setInterval(() => this.tick(), options.announceMs);
     this.timer.unref();
-    relay.onSubscriberReady?.(() => {
+    relay.onSubscriberReady(() => {
       this.interest.forget();
       this.announce('all', this.localFiles());
     });

@@ -7,14 +7,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { Redis } from 'ioredis';
-import * as msgpack from 'notepack.io';
 import { Random, seedFromEnv } from '@collab/protocol/dist/test-support/random';
 import { CollabClient, type FileDoc } from '@collab/client';
 import { Cluster } from '../test-support/cluster';
 import { assertAcksMatchLog, assertConverged, randomEdit, withServices } from '../test-support/convergence';
 import type { TestUser } from '../test-support/test-app';
 import { assertGaplessLog, assertOk, nextEvent, rawSocket, sleep, tableCounts, waitUntil } from '../test-support/sockets';
-import { NODE_ID_BYTES, type RelayedBroadcast } from './redis-fanout';
+import { decodeOpsMessage, type RelayedBroadcast } from './redis-fanout';
 
 describe('multi-node: two nodes over PostgreSQL and Redis', function () {
   const services = withServices(this);
@@ -179,7 +178,7 @@ describe('multi-node: two nodes over PostgreSQL and Redis', function () {
       assert.deepEqual(writer.events('op'), [], 'the submitter gets its ack, not its own op');
       await sleep(100);
       // The nodes' announcements of their readers travel on the same channel: count the messages with ops.
-      const withOps = messages.filter((m) => (msgpack.decode(m.subarray(NODE_ID_BYTES)) as RelayedBroadcast[]).some((b) => b.room.startsWith('file:')));
+      const withOps = messages.filter((m) => (decodeOpsMessage(m) as RelayedBroadcast[]).some((b) => b.room.startsWith('file:')));
       console.log(`      ${withOps.length} Redis message(s) for 3 ops sent together`);
       assert.ok(withOps.length >= 1 && withOps.length < 3, `${withOps.length} Redis messages for 3 ops committed together`);
       writer.close();

@@ -27,8 +27,6 @@ export interface FanoutFaults {
 export interface FanoutHooks {
   /** A publish failed (Redis unreachable); the message is lost. */
   onPublishError?(err: unknown): void;
-  /** The subscriber connection became ready (first time and after every reconnection). */
-  onSubscriberReady?(): void;
 }
 
 /**
@@ -80,6 +78,20 @@ export interface RedisFanout {
 /** Length of the random node id that leads every message on the ops channel. */
 export const NODE_ID_BYTES = 16;
 
+/**
+ * One message of the ops channel: the sending node's id (`NODE_ID_BYTES` bytes), then the
+ * MessagePack of its broadcasts, so that a node skips its own messages (Redis sends them back)
+ * without decoding them.
+ */
+export function encodeOpsMessage(nodeId: Buffer, broadcasts: readonly RelayedBroadcast[]): Buffer {
+  return Buffer.concat([nodeId, msgpack.encode(broadcasts) as Buffer]);
+}
+
+/** The broadcasts of an ops-channel message, as decoded (unchecked); throws when undecodable. */
+export function decodeOpsMessage(message: Buffer): unknown {
+  return msgpack.decode(message.subarray(NODE_ID_BYTES));
+}
+
 /** How long a cross-node request (`fetchSockets`, ...) waits for the other nodes. */
 const REQUESTS_TIMEOUT_MS = 2000;
 
@@ -116,9 +128,7 @@ export function createRedisFanout(
     client.on('ready', () => {
       if (warned) logger.info({ connection: name }, 'redis connection restored');
       warned = false;
-      if (client !== sub) return;
-      hooks.onSubscriberReady?.();
-      for (const listener of readyListeners) listener();
+      if (client === sub) for (const listener of readyListeners) listener();
     });
   }
   // Not awaited: a node starts (degraded, `/readyz` says `redis: down`) even while Redis is down,
@@ -142,8 +152,7 @@ export function createRedisFanout(
   const key = options.prefix ?? 'collab';
   const adapter = createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT_MS, key });
 
-  // The ops channel: each message is this node's id (NODE_ID_BYTES bytes) then the MessagePack of
-  // its broadcasts, so that a node skips its own messages (Redis sends them back) without decoding.
+  // The ops channel (`encodeOpsMessage`).
   const opsChannel = `${key}-ops`;
   const nodeId = randomBytes(NODE_ID_BYTES);
   const listeners: ((broadcasts: RelayedBroadcast[]) => void)[] = [];
@@ -153,7 +162,7 @@ export function createRedisFanout(
     if (message.length <= NODE_ID_BYTES || message.subarray(0, NODE_ID_BYTES).equals(nodeId)) return;
     let broadcasts: unknown;
     try {
-      broadcasts = msgpack.decode(message.subarray(NODE_ID_BYTES));
+      broadcasts = decodeOpsMessage(message);
     } catch (err) {
       logger.warn({ err: String(err) }, 'undecodable message on the ops channel; dropped');
       return;
@@ -195,7 +204,7 @@ return {owner, redis.call('PTTL', KEYS[1])}`,
     },
     publishBroadcasts(broadcasts) {
       if (broadcasts.length === 0) return;
-      void pub.publish(opsChannel, Buffer.concat([nodeId, msgpack.encode(broadcasts) as Buffer]));
+      void pub.publish(opsChannel, encodeOpsMessage(nodeId, broadcasts));
     },
     onBroadcasts(listener) {
       listeners.push(listener);
