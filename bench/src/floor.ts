@@ -8,11 +8,22 @@
  * An instrument, not a component: its figures say how much of the measured CPU and latency is the
  * platform's (frames, wake-ups, WAL flushes, the disk) and how much is ours.
  *
- *   npm run bench:floor -- --clients 1000 --files 250 --rate 5 --duration 15 --pg [--commit-interval MS] [--async-commit]
+ * `--transport socket.io` runs the same server and clients on Socket.IO instead of bare `ws` (the
+ * server with our node's engine options, the clients as `@collab/client` connects and submits:
+ * WebSocket only, an ack with a timeout per message; a room per file, forwarded with one
+ * broadcast): the floor of any server built on Socket.IO, which the design prescribes.
+ *
+ * `--servers 2` runs two server processes, each file's clients on one of them (file f on server
+ * f mod 2), as two nodes with clients placed by room: the processes share nothing but PostgreSQL.
+ *
+ *   npm run bench:floor -- --clients 1000 --files 250 --rate 5 --duration 15 --pg [--transport ws|socket.io] [--servers 1|2] [--commit-interval MS] [--async-commit]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { Client } from 'pg';
+import { Server as SocketIoServer } from 'socket.io';
+import { io as socketIoClient } from 'socket.io-client';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Args } from './args';
 import { FsyncWatch, postgresDisk, STALL_MS } from './disk-probe';
@@ -21,8 +32,12 @@ import { Rng, chooseSeed } from './rng';
 import { createScratchDatabase, dropScratchDatabase } from './servers';
 import { round, Samples } from './stats';
 
+/** The wire between the floor's clients and its server. */
+type Transport = 'ws' | 'socket.io';
+
 /** What the server process is told. */
 interface ServeOptions {
+  readonly transport: Transport;
   readonly databaseUrl?: string;
   /** Diagnostic: `SET synchronous_commit = off` (acks stop waiting for the WAL flush). */
   readonly asyncCommit: boolean;
@@ -54,12 +69,13 @@ async function serve(o: ServeOptions): Promise<void> {
   if (o.databaseUrl) {
     db = new Client({ connectionString: o.databaseUrl });
     await db.connect();
-    await db.query('CREATE TABLE ops (file int NOT NULL, seq int NOT NULL, body text NOT NULL)');
+    // With --servers 2 the second server finds the table made (the servers start one after the other).
+    await db.query('CREATE TABLE IF NOT EXISTS ops (file int NOT NULL, seq int NOT NULL, body text NOT NULL)');
     if (o.asyncCommit) await db.query('SET synchronous_commit = off');
     backendPid = Number((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
   }
-  const readers = new Map<number, Set<WebSocket>>();
-  let waiting: { ws: WebSocket; file: number; seq: number; text: string }[] = [];
+  // A message awaiting its commit: the row to insert, and how to ack its sender and forward it.
+  let waiting: { file: number; seq: number; text: string; ack: () => void; forward: () => void }[] = [];
   let busy = false;
   let lastCommitAt = 0;
   // One group at a time: everything that arrived while the previous commit was out goes together.
@@ -83,12 +99,40 @@ async function serve(o: ServeOptions): Promise<void> {
       await db.query(`BEGIN; INSERT INTO ops VALUES ${values}; COMMIT`);
     }
     for (const m of group) {
-      m.ws.send(`{"a":${m.seq}}`);
-      for (const other of readers.get(m.file) ?? []) if (other !== m.ws) other.send(m.text);
+      m.ack();
+      m.forward();
     }
     busy = false;
     if (waiting.length > 0) setImmediate(() => void flush());
   };
+  const arrived = (m: (typeof waiting)[number]): void => {
+    waiting.push(m);
+    if (waiting.length === 1) setImmediate(() => void flush());
+  };
+  const listening = (port: number): void => {
+    process.send?.({ port, ...(backendPid ? { backendPid } : {}) } satisfies Listening);
+  };
+  if (o.transport === 'socket.io') {
+    const http = createServer();
+    // As our node configures Socket.IO (transport/socket-server.ts), minus the frame limit.
+    const io = new SocketIoServer(http, { serveClient: false, pingInterval: 10_000, pingTimeout: 10_000 });
+    io.on('connection', (socket) => {
+      const file = Number(socket.handshake.query['file']);
+      const room = `f${file}`;
+      void socket.join(room);
+      socket.on('m', (payload: { s: number }, reply: (ack: { a: number }) => void) => {
+        const seq = payload.s;
+        // One broadcast per message: Socket.IO encodes it once for all the file's other sockets.
+        arrived({ file, seq, text: JSON.stringify(payload), ack: () => reply({ a: seq }), forward: () => socket.to(room).emit('m', payload) });
+      });
+    });
+    http.listen(0, '127.0.0.1', () => {
+      const address = http.address();
+      listening(address && typeof address === 'object' ? address.port : 0);
+    });
+    return;
+  }
+  const readers = new Map<number, Set<WebSocket>>();
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   wss.on('connection', (ws, req) => {
     const file = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('file'));
@@ -98,14 +142,15 @@ async function serve(o: ServeOptions): Promise<void> {
     ws.on('message', (data) => {
       const text = String(data);
       const seq = Number(/"s":(\d+)/.exec(text)?.[1]);
-      waiting.push({ ws, file, seq, text });
-      if (waiting.length === 1) setImmediate(() => void flush());
+      const forward = (): void => {
+        for (const other of set) if (other !== ws) other.send(text);
+      };
+      arrived({ file, seq, text, ack: () => ws.send(`{"a":${seq}}`), forward });
     });
   });
   wss.on('listening', () => {
     const address = wss.address();
-    const listening: Listening = { port: address && typeof address === 'object' ? address.port : 0, ...(backendPid ? { backendPid } : {}) };
-    process.send?.(listening);
+    listening(address && typeof address === 'object' ? address.port : 0);
   });
 }
 
@@ -121,30 +166,44 @@ async function drive(argv: string[]): Promise<number> {
   const pg = args.flag('pg');
   const asyncCommit = args.flag('async-commit');
   const commitIntervalMs = args.num('commit-interval', 0);
+  const transport = args.str('transport', 'ws');
+  const serverCount = args.num('servers', 1);
+  if (serverCount !== 1 && serverCount !== 2) throw new Error('--servers must be 1 or 2');
+  if (transport !== 'ws' && transport !== 'socket.io') throw new Error(`--transport must be ws or socket.io, not ${transport}`);
   if (asyncCommit && !pg) throw new Error('--async-commit needs --pg');
-  console.log(`floor: ${clients} clients × ${rate}/s over ${files} files, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}, seed ${seed}`);
+  console.log(`floor: ${clients} clients × ${rate}/s over ${files} files on ${transport}, ${serverCount} server process${serverCount > 1 ? 'es' : ''}, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}, seed ${seed}`);
   const adminUrl = args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres');
   const scratch = pg ? `floor_${randomBytes(6).toString('hex')}` : undefined;
   const databaseUrl = scratch ? await createScratchDatabase(adminUrl, scratch) : undefined;
-  const serveOptions: ServeOptions = { ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs };
-  const server = fork(__filename, ['--serve', JSON.stringify(serveOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const serveOptions: ServeOptions = { transport, ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs };
+  const servers: FloorServer[] = [];
   try {
-    const listening = await new Promise<Listening>((resolve, reject) => {
-      server.once('message', (m) => resolve(m as Listening));
-      server.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
-    });
-    return await measure(server, listening, { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl });
+    for (let n = 0; n < serverCount; n++) {
+      const child = fork(__filename, ['--serve', JSON.stringify(serveOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      servers.push({ child });
+      const listening = await new Promise<Listening>((resolve, reject) => {
+        child.once('message', (m) => resolve(m as Listening));
+        child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
+      });
+      servers[n] = { child, listening };
+    }
+    return await measure(servers as Required<FloorServer>[], { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl, transport });
   } finally {
-    server.kill();
+    for (const server of servers) server.child.kill();
     if (scratch) await dropScratchDatabase(adminUrl, scratch);
   }
 }
 
-/** The typing load against a listening floor server, and the report. */
+/** A spawned floor server, and once it listens, where. */
+interface FloorServer {
+  readonly child: ChildProcess;
+  readonly listening?: Listening;
+}
+
+/** The typing load against the listening floor servers, and the report. */
 async function measure(
-  server: ChildProcess,
-  listening: Listening,
-  o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; adminUrl: string },
+  servers: readonly Required<FloorServer>[],
+  o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; adminUrl: string; transport: Transport },
 ): Promise<number> {
   const rng = new Rng(o.seed);
   // Keyed by "client:seq": when it was sent, how many readers have yet to receive it, whether it
@@ -153,40 +212,33 @@ async function measure(
   const endToEnd = new Samples();
   const acks = new Samples();
   let measuring = false;
-  const sockets: WebSocket[] = [];
+  const sockets: FloorSocket[] = [];
   // Client i is on file i mod F; the others of its file read what it types.
   const readersOf = (i: number): number => Math.floor((o.clients - 1 - (i % o.files)) / o.files);
   for (let i = 0; i < o.clients; i++) {
-    const ws = new WebSocket(`ws://127.0.0.1:${listening.port}/?file=${i % o.files}`, { perMessageDeflate: false });
-    ws.on('message', (data) => {
-      const text = String(data);
-      const now = performance.now();
-      if (text.startsWith('{"a"')) {
-        const id = `${i}:${/"a":(\d+)/.exec(text)?.[1]}`;
-        const sent = inFlight.get(id);
-        if (!sent) return;
-        if (sent.measured) acks.add(now - sent.at);
-        sent.acked = true;
-        if (sent.remaining <= 0) inFlight.delete(id);
-        return;
-      }
-      const id = /"i":"([^"]+)"/.exec(text)?.[1] ?? '';
+    const onAck = (seq: number): void => {
+      const id = `${i}:${seq}`;
+      const sent = inFlight.get(id);
+      if (!sent) return;
+      if (sent.measured) acks.add(performance.now() - sent.at);
+      sent.acked = true;
+      if (sent.remaining <= 0) inFlight.delete(id);
+    };
+    const onForward = (id: string): void => {
       const sent = inFlight.get(id);
       if (!sent) return;
       if (--sent.remaining === 0) {
-        if (sent.measured) endToEnd.add(now - sent.at);
+        if (sent.measured) endToEnd.add(performance.now() - sent.at);
         if (sent.acked) inFlight.delete(id);
       }
-    });
-    await new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    });
-    sockets.push(ws);
+    };
+    const connect = o.transport === 'socket.io' ? connectSocketIo : connectWs;
+    const file = i % o.files;
+    sockets.push(await connect((servers[file % servers.length] as Required<FloorServer>).listening.port, file, onAck, onForward));
   }
   const seqs = new Array<number>(o.clients).fill(0);
   const timers: NodeJS.Timeout[] = [];
-  sockets.forEach((ws, i) => {
+  sockets.forEach((socket, i) => {
     const readers = readersOf(i);
     const clientRng = rng.fork(i);
     const type = (): void => {
@@ -194,7 +246,7 @@ async function measure(
       const id = `${i}:${seq}`;
       // A client alone on its file still has its ack measured; its entry is dropped at the ack.
       inFlight.set(id, { at: performance.now(), remaining: readers, acked: false, measured: measuring });
-      ws.send(`{"i":"${id}","s":${seq},"op":[${clientRng.int(2000)},"x"]}`);
+      socket.send(id, seq, clientRng.int(2000));
       timers[i] = setTimeout(type, 1000 / o.rate);
     };
     timers[i] = setTimeout(type, clientRng.next() * (1000 / o.rate));
@@ -202,11 +254,13 @@ async function measure(
   await sleep(o.warmupS * 1000);
   const tick = ticksPerSecond();
   const cpuOf = (pid: number | undefined): number => (pid === undefined ? 0 : (cpuTicks(pid) ?? 0) / tick);
-  const serverPid = server.pid;
+  const sum = (pids: (number | undefined)[]): number => pids.reduce<number>((total, pid) => total + cpuOf(pid), 0);
+  const serverCpu = (): number => sum(servers.map((s) => s.child.pid));
+  const backendCpu = (): number => sum(servers.map((s) => s.listening.backendPid));
   // The disk under PostgreSQL during the window (as the load tool watches it).
   const disk = o.pg ? await postgresDisk(o.adminUrl) : undefined;
   const watch = disk && !('reason' in disk) && typeof disk.probeDir === 'string' ? await FsyncWatch.start(disk.probeDir).catch(() => undefined) : undefined;
-  const from = { server: cpuOf(serverPid), backend: cpuOf(listening.backendPid), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
+  const from = { server: serverCpu(), backend: backendCpu(), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
   measuring = true;
   await sleep(o.durationS * 1000);
   measuring = false;
@@ -215,8 +269,8 @@ async function measure(
   const machine = machineTicks();
   const fsync = await watch?.stop();
   const cpu = {
-    server: round(cpuOf(serverPid) - from.server),
-    postgres: round(cpuOf(listening.backendPid) - from.backend),
+    server: round(serverCpu() - from.server),
+    postgres: round(backendCpu() - from.backend),
     clients: round((self.user + self.system) / 1e6),
     machineBusy: round((machine.busy - from.machine.busy) / tick),
     steal: round((machine.steal - from.machine.steal) / tick),
@@ -224,12 +278,12 @@ async function measure(
   };
   for (const t of timers) clearTimeout(t);
   await sleep(1000);
-  for (const ws of sockets) ws.close();
+  for (const socket of sockets) socket.close();
   const e2e = endToEnd.summary();
   const ack = acks.summary();
   const result = {
     scenario: 'floor',
-    params: { clients: o.clients, files: o.files, rate: o.rate, durationS: o.durationS, pg: o.pg, asyncCommit: o.asyncCommit, commitIntervalMs: o.commitIntervalMs },
+    params: { clients: o.clients, files: o.files, rate: o.rate, durationS: o.durationS, transport: o.transport, servers: servers.length, pg: o.pg, asyncCommit: o.asyncCommit, commitIntervalMs: o.commitIntervalMs },
     ackedPerSec: round((ack?.n ?? 0) / wall, 1),
     latencyMs: { endToEnd: e2e, ack },
     cpuSeconds: cpu,
@@ -246,6 +300,47 @@ async function measure(
   if (fsync) console.log(`  fsync in window  p50 ${fsync.p50}  p99 ${fsync.p99}  max ${fsync.max} ms, ${fsync.stalls} stalls >${STALL_MS} ms (${fsync.samples} writes)`);
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
   return 0;
+}
+
+/** One floor client's connection: sends a keystroke's message; acks and forwarded messages go to the callbacks it was made with. */
+interface FloorSocket {
+  send(id: string, seq: number, offset: number): void;
+  close(): void;
+}
+
+/** A bare WebSocket client (the floor's own minimal framing). */
+async function connectWs(port: number, file: number, onAck: (seq: number) => void, onForward: (id: string) => void): Promise<FloorSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/?file=${file}`, { perMessageDeflate: false });
+  ws.on('message', (data) => {
+    const text = String(data);
+    if (text.startsWith('{"a"')) onAck(Number(/"a":(\d+)/.exec(text)?.[1]));
+    else onForward(/"i":"([^"]+)"/.exec(text)?.[1] ?? '');
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return {
+    send: (id, seq, offset) => ws.send(`{"i":"${id}","s":${seq},"op":[${offset},"x"]}`),
+    close: () => ws.close(),
+  };
+}
+
+/** A Socket.IO client connected and sending as `@collab/client`'s `CollabConnection` does. */
+async function connectSocketIo(port: number, file: number, onAck: (seq: number) => void, onForward: (id: string) => void): Promise<FloorSocket> {
+  const socket = socketIoClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], query: { file: String(file) }, forceNew: true, reconnection: false });
+  socket.on('m', (message: { i: string }) => onForward(message.i));
+  await new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(undefined));
+    socket.once('connect_error', reject);
+  });
+  return {
+    send: (id, seq, offset) =>
+      socket.timeout(10_000).emit('m', { i: id, s: seq, op: [offset, 'x'] }, (err: Error | null, reply: { a: number }) => {
+        if (!err) onAck(reply.a);
+      }),
+    close: () => socket.close(),
+  };
 }
 
 function sleep(ms: number): Promise<void> {
