@@ -107,6 +107,40 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    // The op log's foreign keys cost every committed op two referential checks, each a query with
+    // a row lock (the author's row is shared by every op of that user, from every node): ~17 µs of
+    // PostgreSQL CPU per op, a third of an op's own cost in a group commit (docs/benchmarks.md,
+    // tenth session). What they guaranteed holds without them:
+    //  - no op or progress row for a file that does not exist: both are written only under a lock
+    //    on the file's row taken after finding it (the group commit's FOR NO KEY UPDATE, checked by
+    //    `collab_lock_files` / `collab_commit_predicted`; the fence's FOR SHARE), which a DELETE of
+    //    the file waits for; the trigger below removes what a deleted file leaves, as the cascade did;
+    //  - `author` names the user who wrote the op (from the signed token); users are not deleted by
+    //    the service, and should one be removed by hand, its ops keep the id (authorship history).
+    name: '002_op_log_without_foreign_keys',
+    async up(db) {
+      await db.raw(`ALTER TABLE file_ops DROP CONSTRAINT file_ops_file_id_foreign`);
+      await db.raw(`ALTER TABLE file_ops DROP CONSTRAINT file_ops_author_foreign`);
+      await db.raw(`ALTER TABLE client_progress DROP CONSTRAINT client_progress_file_id_foreign`);
+      await db.raw(`CREATE FUNCTION collab_delete_file_log() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          DELETE FROM file_ops WHERE file_id = OLD.id;
+          DELETE FROM client_progress WHERE file_id = OLD.id;
+          RETURN OLD;
+        END $$`);
+      // Also fires for files deleted by the cascade of their room's deletion.
+      await db.raw(`CREATE TRIGGER collab_delete_file_log AFTER DELETE ON files FOR EACH ROW EXECUTE FUNCTION collab_delete_file_log()`);
+    },
+    async down(db) {
+      await db.raw(`DROP TRIGGER collab_delete_file_log ON files`);
+      await db.raw(`DROP FUNCTION collab_delete_file_log()`);
+      await db.raw(`UPDATE file_ops SET author = NULL WHERE author IS NOT NULL AND author NOT IN (SELECT id FROM users)`);
+      await db.raw(`ALTER TABLE file_ops ADD CONSTRAINT file_ops_file_id_foreign FOREIGN KEY (file_id) REFERENCES files (id) ON DELETE CASCADE`);
+      await db.raw(`ALTER TABLE file_ops ADD CONSTRAINT file_ops_author_foreign FOREIGN KEY (author) REFERENCES users (id) ON DELETE SET NULL`);
+      await db.raw(`ALTER TABLE client_progress ADD CONSTRAINT client_progress_file_id_foreign FOREIGN KEY (file_id) REFERENCES files (id) ON DELETE CASCADE`);
+    },
+  },
 ];
 
 /** Knex's migration source over the list above. */
@@ -143,6 +177,11 @@ export async function migrateToLatest(db: Knex, lockWaitMs = 30_000): Promise<vo
       await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
     }
   }
+}
+
+/** Reverts the latest migration (tests only). */
+export async function migrateDownLast(db: Knex): Promise<void> {
+  await db.migrate.down({ migrationSource: new InCodeMigrationSource() });
 }
 
 /** Reverts every migration (tests only). */

@@ -27,7 +27,7 @@ import {
   type CommitBatchArgs,
   type OpRow,
 } from './commit-plan';
-import { isForeignKeyViolation, isUniqueViolation } from './database';
+import { isUniqueViolation } from './database';
 import { CommitPredictions } from './commit-predictions';
 import { commitPipelined } from './pg-group-commit';
 
@@ -105,8 +105,8 @@ export class OpsRepo {
    * commit; a batch decided on predicted reads that the database found wrong is `mispredicted`
    * (nothing written for it). Resolves only after COMMIT returned, i.e. when every op it reports as committed is
    * durable; when it rejects (database unreachable, outcome unknown) nothing may be acknowledged.
-   * A lost race (unique violation) or a deletion racing the insert fails the whole transaction:
-   * every batch is then a `conflict` (nothing written), to be retried.
+   * A lost race (unique violation) fails the whole transaction: every batch is then a `conflict`
+   * (nothing written), to be retried. A file deleted before the group locked it is `gone`.
    */
   async commitFiles(batches: readonly CommitBatchArgs[]): Promise<CommitAttempt[]> {
     if (batches.length === 0) return [];
@@ -116,10 +116,8 @@ export class OpsRepo {
     } catch (err) {
       // Another node took one of these versions (or committed one of these submissions) first.
       if (isUniqueViolation(err)) return batches.map((): CommitAttempt => ({ kind: 'conflict' }));
-      // file_ops.file_id references files: a file was deleted (by any node) before the insert.
-      // Alone it is gone; in a group, nothing was written for any file: all retry, and the
-      // retry's lock finds which file is gone.
-      if (isForeignKeyViolation(err)) return batches.map((): CommitAttempt => (batches.length === 1 ? { kind: 'gone' } : { kind: 'conflict' }));
+      // (A deleted file needs no case here: the group finds it gone under its lock and writes
+      // nothing for it; the op log has no foreign keys since migration 002.)
       throw err;
     }
   }
@@ -141,7 +139,9 @@ export class OpsRepo {
       // that found no progress row (its client's first op on this file) and a fence that created
       // the row could both succeed unseen by each other: the fence would report "nothing
       // committed" while the commit went in under a seq the fence was meant to refuse.
-      await trx('files').where('id', fileId).forShare().first('id');
+      const file = await trx('files').where('id', fileId).forShare().first('id');
+      // Deleted meanwhile: nothing to fence, and no progress row may outlive its file.
+      if (!file) return toProgress(undefined);
       const rows = await trx('client_progress')
         .insert({ file_id: fileId, client_id: clientId, last_seq: 0, last_version: 0, fenced_seq: fenceSeq })
         .onConflict(['file_id', 'client_id'])

@@ -12,6 +12,7 @@
  */
 import type { Knex } from 'knex';
 import { ErrorCode, fail, ok, type AssignableRole, type Result, type Role } from '@collab/protocol';
+import { isForeignKeyViolation } from './database';
 import { isUuid, newPublicRoomId, newRowId } from './row-ids';
 
 /** A stored room. */
@@ -313,11 +314,6 @@ interface RequestRow {
   username: string;
   role: AssignableRole;
   created_at: Date | string;
-}
-
-/** True for PostgreSQL's foreign-key violation (SQLSTATE 23503). */
-function isForeignKeyViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === '23503';
 }
 
 function toRoom(row: RoomRow): RoomRecord {
