@@ -123,6 +123,7 @@ async function serve(o: ServeOptions): Promise<void> {
       socket.on('m', (payload: { s: number }, reply: (ack: { a: number }) => void) => {
         const seq = payload.s;
         // One broadcast per message: Socket.IO encodes it once for all the file's other sockets.
+        // The row's body is the message re-encoded (Socket.IO parsed it; `ws` stores the frame as read).
         arrived({ file, seq, text: JSON.stringify(payload), ack: () => reply({ a: seq }), forward: () => socket.to(room).emit('m', payload) });
       });
     });
