@@ -177,33 +177,36 @@ async function drive(argv: string[]): Promise<number> {
   const scratch = pg ? `floor_${randomBytes(6).toString('hex')}` : undefined;
   const databaseUrl = scratch ? await createScratchDatabase(adminUrl, scratch) : undefined;
   const serveOptions: ServeOptions = { transport, ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs };
-  const servers: FloorServer[] = [];
+  // Every process forked is killed at the end, also one that never came to listen.
+  const children: ChildProcess[] = [];
   try {
+    const servers: FloorServer[] = [];
+    // One after the other: the second finds the first's table (CREATE TABLE IF NOT EXISTS).
     for (let n = 0; n < serverCount; n++) {
       const child = fork(__filename, ['--serve', JSON.stringify(serveOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      servers.push({ child });
+      children.push(child);
       const listening = await new Promise<Listening>((resolve, reject) => {
         child.once('message', (m) => resolve(m as Listening));
         child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
       });
-      servers[n] = { child, listening };
+      servers.push({ child, listening });
     }
-    return await measure(servers as Required<FloorServer>[], { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl, transport });
+    return await measure(servers, { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl, transport });
   } finally {
-    for (const server of servers) server.child.kill();
+    for (const child of children) child.kill();
     if (scratch) await dropScratchDatabase(adminUrl, scratch);
   }
 }
 
-/** A spawned floor server, and once it listens, where. */
+/** A spawned floor server and where it listens. */
 interface FloorServer {
   readonly child: ChildProcess;
-  readonly listening?: Listening;
+  readonly listening: Listening;
 }
 
 /** The typing load against the listening floor servers, and the report. */
 async function measure(
-  servers: readonly Required<FloorServer>[],
+  servers: readonly FloorServer[],
   o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; adminUrl: string; transport: Transport },
 ): Promise<number> {
   const rng = new Rng(o.seed);
@@ -235,7 +238,7 @@ async function measure(
     };
     const connect = o.transport === 'socket.io' ? connectSocketIo : connectWs;
     const file = i % o.files;
-    sockets.push(await connect((servers[file % servers.length] as Required<FloorServer>).listening.port, file, onAck, onForward));
+    sockets.push(await connect((servers[file % servers.length] as FloorServer).listening.port, file, onAck, onForward));
   }
   const seqs = new Array<number>(o.clients).fill(0);
   const timers: NodeJS.Timeout[] = [];

@@ -13,6 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { freshPostgres } from '../test-support/databases';
+import { OP_LOG_FOREIGN_KEYS } from '../storage/migrations';
 import { GROUP_COMMIT_STATEMENTS, intArray, textArray, uuidArray } from '../storage/pg-group-commit';
 
 const COMMITS = Number(process.env['COMMITS'] ?? 3000);
@@ -41,13 +42,8 @@ interface Variant {
   readonly schema?: { readonly change: string; readonly undo: string };
 }
 
-/** The unique index of the op log, and the foreign keys migration 002 dropped, as Knex named them. */
+/** The op log's unique index, as Knex named it. */
 const OP_LOG_UNIQUE = `file_ops_file_id_client_id_seq_unique`;
-const FOREIGN_KEYS = [
-  ['file_ops', 'file_ops_file_id_foreign', 'FOREIGN KEY (file_id) REFERENCES files (id) ON DELETE CASCADE'],
-  ['file_ops', 'file_ops_author_foreign', 'FOREIGN KEY (author) REFERENCES users (id) ON DELETE SET NULL'],
-  ['client_progress', 'client_progress_file_id_foreign', 'FOREIGN KEY (file_id) REFERENCES files (id) ON DELETE CASCADE'],
-] as const;
 
 const VARIANTS: readonly Variant[] = [
   { name: 'full commit (two round trips)' },
@@ -69,12 +65,12 @@ const VARIANTS: readonly Variant[] = [
   },
   foreignKeysAdded('predicted, with the author foreign key', ['file_ops_author_foreign']),
   foreignKeysAdded('predicted, with the file foreign keys', ['file_ops_file_id_foreign', 'client_progress_file_id_foreign']),
-  foreignKeysAdded('predicted, with the 3 foreign keys (pre-002)', FOREIGN_KEYS.map(([, name]) => name)),
+  foreignKeysAdded('predicted, with the 3 foreign keys (pre-002)', OP_LOG_FOREIGN_KEYS.map(([, name]) => name)),
 ];
 
 /** The predicted commit with some of the foreign keys that migration 002 dropped put back for its commits. */
 function foreignKeysAdded(name: string, names: readonly string[]): Variant {
-  const keys = FOREIGN_KEYS.filter(([, key]) => names.includes(key));
+  const keys = OP_LOG_FOREIGN_KEYS.filter(([, key]) => names.includes(key));
   return {
     name,
     predicted: true,
