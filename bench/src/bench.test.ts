@@ -323,37 +323,43 @@ describe('bench: disk probe and --synchronous-commit', function () {
     assert.match(r.stats === null ? r.reason : '', /SHOW data_directory failed/);
   });
 
-  for (const [transport, servers] of [
-    ['ws', 1],
-    ['socket.io', 2],
+  for (const [transport, servers, workUs] of [
+    ['ws', 1, 0],
+    ['socket.io', 2, 0],
+    ['ws', 1, 2000],
   ] as const) {
-    it(`bench floor on ${transport}, ${servers} server process(es): every message acked and forwarded, and the report counts them`, function () {
+    const work = workUs > 0 ? `, ${workUs} µs of CPU burnt per message` : '';
+    it(`bench floor on ${transport}, ${servers} server process(es)${work}: every message acked and forwarded, and the report counts them`, function () {
       this.timeout(30_000);
       // 12 clients over 4 files at 10/s for 1 s: 120 messages, each read by the 2 others of its file.
       const floor = path.resolve(__dirname, 'floor.js');
-      const args = ['--clients', '12', '--files', '4', '--rate', '10', '--duration', '1', '--warmup', '0.3', '--seed', '7', '--transport', transport, '--servers', String(servers)];
+      const args = ['--clients', '12', '--files', '4', '--rate', '10', '--duration', '1', '--warmup', '0.3', '--seed', '7', '--transport', transport, '--servers', String(servers), '--work-us', String(workUs)];
       const r = spawnSync(process.execPath, [floor, ...args], { encoding: 'utf8', timeout: 20_000 });
       assert.equal(r.status, 0, r.stderr);
       const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
       assert.ok(line, r.stdout);
       const result = JSON.parse(line.slice('BENCH_RESULT '.length)) as {
-        params: { transport: string; servers: number };
+        params: { transport: string; servers: number; workUs: number };
         ackedPerSec: number;
         latencyMs: { endToEnd: { n: number }; ack: { n: number } };
         cpuSeconds: { server: number };
       };
-      assert.deepEqual([result.params.transport, result.params.servers], [transport, servers]);
+      assert.deepEqual([result.params.transport, result.params.servers, result.params.workUs], [transport, servers, workUs]);
       assert.ok(result.ackedPerSec >= 90 && result.ackedPerSec <= 130, `acked ${result.ackedPerSec}/s, offered 120/s`);
       assert.ok(Math.abs(result.latencyMs.endToEnd.n - result.latencyMs.ack.n) <= 12, JSON.stringify(result.latencyMs));
       assert.ok(result.cpuSeconds.server > 0, 'the server process(es) were sampled');
+      // ~120 messages in the 1 s window, each burning workUs of the server's CPU.
+      if (workUs > 0) assert.ok(result.cpuSeconds.server >= (100 * workUs) / 1e6, `server CPU ${result.cpuSeconds.server} s for ~120 messages × ${workUs} µs`);
     });
   }
 
-  it('bench floor refuses an unknown transport and a third server', () => {
+  it('bench floor refuses an unknown transport, a third server and work out of range', () => {
     const floor = path.resolve(__dirname, 'floor.js');
     for (const [extra, message] of [
       [['--transport', 'tcp'], /--transport must be ws or socket.io/],
       [['--servers', '3'], /--servers must be 1 or 2/],
+      [['--work-us', '-5'], /--work-us must be a non-negative number/],
+      [['--work-us', '20000'], /--work-us must be between 0 and 10000/],
     ] as const) {
       const r = spawnSync(process.execPath, [floor, '--clients', '2', '--files', '1', ...extra], { encoding: 'utf8', timeout: 10_000 });
       assert.notEqual(r.status, 0);

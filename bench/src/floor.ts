@@ -16,7 +16,11 @@
  * `--servers 2` runs two server processes, each file's clients on one of them (file f on server
  * f mod 2), as two nodes with clients placed by room: the processes share nothing but PostgreSQL.
  *
- *   npm run bench:floor -- --clients 1000 --files 250 --rate 5 --duration 15 --pg [--transport ws|socket.io] [--servers 1|2] [--commit-interval MS] [--async-commit]
+ * `--work-us N` has each server burn N µs of CPU per message before queueing it: a stand-in for a
+ * real server's own work per op (validation, sequencing, the commit's planning), so a sweep of N
+ * finds how much of it the load leaves room for before the tail grows.
+ *
+ *   npm run bench:floor -- --clients 1000 --files 250 --rate 5 --duration 15 --pg [--transport ws|socket.io] [--servers 1|2] [--commit-interval MS] [--async-commit] [--work-us N]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +47,8 @@ interface ServeOptions {
   readonly asyncCommit: boolean;
   /** At most one commit per this many ms (0: as soon as the previous one returned). */
   readonly commitIntervalMs: number;
+  /** CPU burnt per message before it is queued (µs; `--work-us`). */
+  readonly workUs: number;
 }
 
 /** What the server process answers once listening. */
@@ -124,6 +130,7 @@ async function serve(o: ServeOptions): Promise<void> {
         const seq = payload.s;
         // One broadcast per message: Socket.IO encodes it once for all the file's other sockets.
         // The row's body is the message re-encoded (Socket.IO parsed it; `ws` stores the frame as read).
+        burnCpu(o.workUs);
         arrived({ file, seq, text: JSON.stringify(payload), ack: () => reply({ a: seq }), forward: () => socket.to(room).emit('m', payload) });
       });
     });
@@ -146,6 +153,7 @@ async function serve(o: ServeOptions): Promise<void> {
       const forward = (): void => {
         for (const other of set) if (other !== ws) other.send(text);
       };
+      burnCpu(o.workUs);
       arrived({ file, seq, text, ack: () => ws.send(`{"a":${seq}}`), forward });
     });
   });
@@ -167,16 +175,18 @@ async function drive(argv: string[]): Promise<number> {
   const pg = args.flag('pg');
   const asyncCommit = args.flag('async-commit');
   const commitIntervalMs = args.num('commit-interval', 0);
+  const workUs = args.num('work-us', 0);
   const transport = args.str('transport', 'ws');
   const serverCount = args.num('servers', 1);
   if (serverCount !== 1 && serverCount !== 2) throw new Error('--servers must be 1 or 2');
   if (transport !== 'ws' && transport !== 'socket.io') throw new Error(`--transport must be ws or socket.io, not ${transport}`);
   if (asyncCommit && !pg) throw new Error('--async-commit needs --pg');
-  console.log(`floor: ${clients} clients × ${rate}/s over ${files} files on ${transport}, ${serverCount} server process${serverCount > 1 ? 'es' : ''}, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}, seed ${seed}`);
+  if (!Number.isFinite(workUs) || workUs < 0 || workUs > 10_000) throw new Error('--work-us must be between 0 and 10000');
+  console.log(`floor: ${clients} clients × ${rate}/s over ${files} files on ${transport}, ${serverCount} server process${serverCount > 1 ? 'es' : ''}, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}${workUs > 0 ? `, ${workUs} µs of server CPU burnt per message` : ''}, seed ${seed}`);
   const adminUrl = args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres');
   const scratch = pg ? `floor_${randomBytes(6).toString('hex')}` : undefined;
   const databaseUrl = scratch ? await createScratchDatabase(adminUrl, scratch) : undefined;
-  const serveOptions: ServeOptions = { transport, ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs };
+  const serveOptions: ServeOptions = { transport, ...(databaseUrl ? { databaseUrl } : {}), asyncCommit, commitIntervalMs, workUs };
   // Every process forked is killed at the end, also one that never came to listen.
   const children: ChildProcess[] = [];
   try {
@@ -191,7 +201,7 @@ async function drive(argv: string[]): Promise<number> {
       });
       servers.push({ child, listening });
     }
-    return await measure(servers, { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, adminUrl, transport });
+    return await measure(servers, { clients, files, rate, durationS, warmupS, seed, pg, asyncCommit, commitIntervalMs, workUs, adminUrl, transport });
   } finally {
     for (const child of children) child.kill();
     if (scratch) await dropScratchDatabase(adminUrl, scratch);
@@ -207,7 +217,7 @@ interface FloorServer {
 /** The typing load against the listening floor servers, and the report. */
 async function measure(
   servers: readonly FloorServer[],
-  o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; adminUrl: string; transport: Transport },
+  o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; workUs: number; adminUrl: string; transport: Transport },
 ): Promise<number> {
   const rng = new Rng(o.seed);
   // Keyed by "client:seq": when it was sent, how many readers have yet to receive it, whether it
@@ -287,7 +297,7 @@ async function measure(
   const ack = acks.summary();
   const result = {
     scenario: 'floor',
-    params: { clients: o.clients, files: o.files, rate: o.rate, durationS: o.durationS, transport: o.transport, servers: servers.length, pg: o.pg, asyncCommit: o.asyncCommit, commitIntervalMs: o.commitIntervalMs },
+    params: { clients: o.clients, files: o.files, rate: o.rate, durationS: o.durationS, transport: o.transport, servers: servers.length, pg: o.pg, asyncCommit: o.asyncCommit, commitIntervalMs: o.commitIntervalMs, workUs: o.workUs },
     ackedPerSec: round((ack?.n ?? 0) / wall, 1),
     latencyMs: { endToEnd: e2e, ack },
     cpuSeconds: cpu,
@@ -349,4 +359,17 @@ async function connectSocketIo(port: number, file: number, onAck: (seq: number) 
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Burns `us` µs of this process's CPU time (not wall time: a spin preempted by another process
+ * would otherwise count the other's time as its own work).
+ */
+function burnCpu(us: number): void {
+  if (us <= 0) return;
+  const start = process.cpuUsage();
+  for (;;) {
+    const used = process.cpuUsage(start);
+    if (used.user + used.system >= us) return;
+  }
 }
