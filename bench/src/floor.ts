@@ -128,9 +128,9 @@ async function serve(o: ServeOptions): Promise<void> {
       void socket.join(room);
       socket.on('m', (payload: { s: number }, reply: (ack: { a: number }) => void) => {
         const seq = payload.s;
+        burnCpu(o.workUs);
         // One broadcast per message: Socket.IO encodes it once for all the file's other sockets.
         // The row's body is the message re-encoded (Socket.IO parsed it; `ws` stores the frame as read).
-        burnCpu(o.workUs);
         arrived({ file, seq, text: JSON.stringify(payload), ack: () => reply({ a: seq }), forward: () => socket.to(room).emit('m', payload) });
       });
     });
@@ -214,10 +214,26 @@ interface FloorServer {
   readonly listening: Listening;
 }
 
+/** What `measure` runs and reports (the load, and the servers' settings for the report). */
+interface MeasureOptions {
+  readonly clients: number;
+  readonly files: number;
+  readonly rate: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly seed: number;
+  readonly pg: boolean;
+  readonly asyncCommit: boolean;
+  readonly commitIntervalMs: number;
+  readonly workUs: number;
+  readonly adminUrl: string;
+  readonly transport: Transport;
+}
+
 /** The typing load against the listening floor servers, and the report. */
 async function measure(
   servers: readonly FloorServer[],
-  o: { clients: number; files: number; rate: number; durationS: number; warmupS: number; seed: number; pg: boolean; asyncCommit: boolean; commitIntervalMs: number; workUs: number; adminUrl: string; transport: Transport },
+  o: MeasureOptions,
 ): Promise<number> {
   const rng = new Rng(o.seed);
   // Keyed by "client:seq": when it was sent, how many readers have yet to receive it, whether it
@@ -363,7 +379,8 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * Burns `us` µs of this process's CPU time (not wall time: a spin preempted by another process
- * would otherwise count the other's time as its own work).
+ * would otherwise count the other's time as its own work). The process's time includes its helper
+ * threads' (the garbage collector's), which run seldom and briefly next to a spin of tens of µs.
  */
 function burnCpu(us: number): void {
   if (us <= 0) return;
