@@ -26,6 +26,7 @@ import {
   type SyncEffect,
   type SyncEvent,
 } from '@collab/protocol';
+import { intFromEnv, Random, seedFromEnv } from '@collab/protocol/dist/test-support/random';
 import { DocumentBinding, type ChangeKind, type EditorEdit, type PlannedFlush } from './document-binding';
 import { LineIndex } from './line-index';
 import {
@@ -37,60 +38,6 @@ import {
   type FakeChangeEvent,
   type Reshape,
 } from './test-support/fake-document';
-
-// -------------------------------------------------------------------------------------------------
-// A seeded PRNG (mulberry32), so a failing session can be replayed
-// -------------------------------------------------------------------------------------------------
-
-class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T;
-  }
-}
-
-function seedFromEnv(): number {
-  const raw = process.env['SEED'];
-  if (raw !== undefined && raw.trim() !== '') {
-    const n = Number(raw);
-    if (!Number.isSafeInteger(n)) throw new Error(`SEED must be an integer, got ${raw}`);
-    return n >>> 0;
-  }
-  return Math.floor(Math.random() * 2 ** 32) >>> 0;
-}
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return n;
-}
 
 /** The run's seed (`SEED=` replays it), printed by the randomised test. */
 const BASE_SEED = seedFromEnv();

@@ -34,6 +34,11 @@ export class Random {
     return this.next() < p;
   }
 
+  /** A generator for a sub-stream (e.g. one per client), independent of this one's later draws. */
+  fork(index: number): Random {
+    return new Random((this.state ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0);
+  }
+
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)] as T;
@@ -43,7 +48,7 @@ export class Random {
 /** The seed to use: `SEED` from the environment, or a fresh random one. */
 export function seedFromEnv(): number {
   const raw = process.env['SEED'];
-  if (raw !== undefined && raw !== '') {
+  if (raw !== undefined && raw.trim() !== '') {
     const n = Number(raw);
     if (!Number.isSafeInteger(n)) throw new Error(`SEED must be an integer, got ${raw}`);
     return n >>> 0;
@@ -54,7 +59,7 @@ export function seedFromEnv(): number {
 /** A positive integer from the environment, or the default. */
 export function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
   return n;
