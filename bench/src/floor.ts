@@ -181,7 +181,7 @@ async function drive(argv: string[]): Promise<number> {
   if (serverCount !== 1 && serverCount !== 2) throw new Error('--servers must be 1 or 2');
   if (transport !== 'ws' && transport !== 'socket.io') throw new Error(`--transport must be ws or socket.io, not ${transport}`);
   if (asyncCommit && !pg) throw new Error('--async-commit needs --pg');
-  if (!Number.isFinite(workUs) || workUs < 0 || workUs > 10_000) throw new Error('--work-us must be between 0 and 10000');
+  if (workUs > 10_000) throw new Error('--work-us must be between 0 and 10000'); // Args refuses negatives
   console.log(`floor: ${clients} clients × ${rate}/s over ${files} files on ${transport}, ${serverCount} server process${serverCount > 1 ? 'es' : ''}, ${pg ? `PostgreSQL${asyncCommit ? ' (synchronous_commit off: DIAGNOSTIC)' : ''}` : 'no database'}${workUs > 0 ? `, ${workUs} µs of server CPU burnt per message` : ''}, seed ${seed}`);
   const adminUrl = args.str('pg-admin-url', 'postgres://postgres@127.0.0.1:5432/postgres');
   const scratch = pg ? `floor_${randomBytes(6).toString('hex')}` : undefined;
@@ -245,6 +245,7 @@ async function measure(
   const sockets: FloorSocket[] = [];
   // Client i is on file i mod F; the others of its file read what it types.
   const readersOf = (i: number): number => Math.floor((o.clients - 1 - (i % o.files)) / o.files);
+  const connect = o.transport === 'socket.io' ? connectSocketIo : connectWs;
   for (let i = 0; i < o.clients; i++) {
     const onAck = (seq: number): void => {
       const id = `${i}:${seq}`;
@@ -262,7 +263,6 @@ async function measure(
         if (sent.acked) inFlight.delete(id);
       }
     };
-    const connect = o.transport === 'socket.io' ? connectSocketIo : connectWs;
     const file = i % o.files;
     sockets.push(await connect((servers[file % servers.length] as FloorServer).listening.port, file, onAck, onForward));
   }

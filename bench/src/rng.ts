@@ -3,16 +3,11 @@
  * replayed with `SEED=<n>` or `--seed <n>`: the generator the protocol's simulations use (mulberry32,
  * `Random` of its test support), under the name the bench has always used.
  */
+import { seedFromEnv } from '@collab/protocol/dist/test-support/random';
+
 export { Random as Rng } from '@collab/protocol/dist/test-support/random';
 
 /** The seed: `explicit` if given, else `SEED` from the environment, else a fresh random one. */
-export function chooseSeed(explicit?: number, env: NodeJS.ProcessEnv = process.env): number {
-  if (explicit !== undefined) return explicit >>> 0;
-  const raw = env['SEED'];
-  if (raw !== undefined && raw.trim() !== '') {
-    const n = Number(raw);
-    if (!Number.isSafeInteger(n)) throw new Error(`SEED must be an integer, got ${JSON.stringify(raw)}`);
-    return n >>> 0;
-  }
-  return Math.floor(Math.random() * 2 ** 32) >>> 0;
+export function chooseSeed(explicit?: number): number {
+  return explicit !== undefined ? explicit >>> 0 : seedFromEnv();
 }

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { forEachDatabase } from '../test-support/databases';
 import { insertUser } from '../test-support/service-fixtures';
 import type { AuthUser } from '../domain/tokens';
+import { isForeignKeyViolation } from './database';
 import { FilesRepo } from './files-repo';
 import { migrateDownLast, migrateToLatest } from './migrations';
 import { OpsRepo } from './ops-repo';
@@ -97,7 +98,7 @@ forEachDatabase('storage: the op log lives and dies with its file', (ctx) => {
     try {
       await assert.rejects(
         knex('file_ops').insert({ file_id: randomUUID(), version: 1, op: JSON.stringify(['x']), client_id: 'c1', seq: 1 }),
-        (err: { code?: string }) => err.code === '23503',
+        (err: unknown) => isForeignKeyViolation(err),
       );
     } finally {
       await migrateToLatest(knex);
